@@ -1,0 +1,146 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ensureAdminToken, tokenAuthenticator } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { connectDatabase, type Database } from './db/client.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrateUnderLock } from './db/migrate.js';
+import type { Services } from './graphql/context.js';
+import { attachGraphqlWs } from './graphql/ws.js';
+import { createGraphqlServer } from './graphql/yoga.js';
+import { serveConsole } from './http/console.js';
+import { createRequestHandler } from './http/routes.js';
+import { createLogger } from './logger.js';
+import { TargetPolicy, type HostResolver } from './security/targets.js';
+
+export interface AppOptions {
+  config: Config;
+  logger?: Logger;
+  /** DNS for endpoint host names; tests inject one so that nothing is looked up off this machine. */
+  resolver?: HostResolver;
+  /** Sees every SQL statement (tests count them). */
+  onQuery?: (query: string) => void;
+}
+
+export interface StartedApp {
+  url: string;
+  /** Set only on a first start without HOOKLINE_ADMIN_TOKEN: the generated admin token. */
+  generatedAdminToken?: string;
+}
+
+export interface App {
+  start(): Promise<StartedApp>;
+  stop(): Promise<void>;
+  /** Available once start() has resolved. */
+  readonly services: Services;
+}
+
+/**
+ * One Hookline process: HTTP (health, metrics, GraphQL + graphql-ws and the console for api roles) on one port,
+ * the database (embedded unless DATABASE_URL is set) migrated under a lock.
+ */
+export function buildApp(options: AppOptions): App {
+  const { config } = options;
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL);
+  const servesApi = config.HOOKLINE_ROLE !== 'worker';
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  let embedded: EmbeddedDatabase | undefined;
+  let database: Database | undefined;
+  let services: Services | undefined;
+  let ready = false;
+  let server: Server | undefined;
+  let closeWs: (() => Promise<void>) | undefined;
+
+  async function isReady(): Promise<boolean> {
+    if (!ready || !database) return false;
+    try {
+      await Promise.race([
+        database.sql`select 1`,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000)),
+      ]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function start(): Promise<StartedApp> {
+    const dataDir = resolve(config.HOOKLINE_DATA_DIR);
+    let url = config.DATABASE_URL;
+    if (!url) {
+      embedded = await startEmbeddedPostgres({ dataDir, logger });
+      url = embedded.url;
+    }
+    database = connectDatabase(url, { max: config.HOOKLINE_DB_POOL_SIZE, onQuery: options.onQuery });
+    let generatedAdminToken: string | undefined;
+    await migrateUnderLock(database.sql, async () => {
+      generatedAdminToken = await ensureAdminToken(database!.db, config.HOOKLINE_ADMIN_TOKEN);
+    });
+    if (generatedAdminToken) {
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, 'admin-token'), generatedAdminToken + '\n', { mode: 0o600 });
+    }
+    services = {
+      config,
+      db: database.db,
+      sql: database.sql,
+      logger,
+      targets: new TargetPolicy(config.HOOKLINE_ALLOW_PRIVATE_TARGETS, config.HOOKLINE_ALLOWED_CIDRS, options.resolver),
+      authenticate: tokenAuthenticator(database.db),
+    };
+
+    const yoga = servesApi ? createGraphqlServer(services) : undefined;
+    server = createServer(
+      createRequestHandler({
+        yoga,
+        isReady,
+        metrics,
+        metricsToken: config.HOOKLINE_METRICS_TOKEN,
+        maxBodyBytes: config.HOOKLINE_MAX_BODY_BYTES,
+        console: servesApi ? serveConsole : undefined,
+      }),
+    );
+    if (yoga) closeWs = attachGraphqlWs(server, yoga).close;
+    await new Promise<void>((resolveListen, reject) => {
+      server!.once('error', reject);
+      server!.listen(config.PORT, config.HOST, () => resolveListen());
+    });
+    ready = true;
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.PORT;
+    const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+    logger.info({ role: config.HOOKLINE_ROLE, port, embedded: Boolean(embedded) }, 'hookline started');
+    return { url: `http://${host}:${port}`, generatedAdminToken };
+  }
+
+  /** Stop accepting, let in-flight requests finish (within the grace period), then close the pool and database. */
+  async function stop(): Promise<void> {
+    ready = false;
+    const deadline = Date.now() + config.HOOKLINE_SHUTDOWN_GRACE;
+    if (server) {
+      const closed = new Promise<void>((r) => server!.close(() => r()));
+      server.closeIdleConnections();
+      await closeWs?.();
+      const forced = setTimeout(() => server?.closeAllConnections(), Math.max(0, deadline - Date.now() - 1000));
+      await closed;
+      clearTimeout(forced);
+    }
+    await database?.close(Math.max(1, Math.floor((deadline - Date.now()) / 1000)));
+    await embedded?.stop();
+    logger.info('hookline stopped');
+  }
+
+  return {
+    start,
+    stop,
+    get services() {
+      if (!services) throw new Error('the app has not started');
+      return services;
+    },
+  };
+}

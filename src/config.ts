@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/**
+ * The whole configuration, parsed once from the environment. Nothing else reads process.env:
+ * tests build a Config from a plain object and pass it to buildApp().
+ */
+
+const duration = (name: string, fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value, ctx) => {
+      try {
+        return parseDuration(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${name}: ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    });
+
+const int = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .refine((v) => /^\d+$/.test(v.trim()), { message: `must be a whole number from ${min} to ${max}` })
+    .transform((v) => Number(v.trim()))
+    .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` });
+
+const flag = z
+  .enum(['', '0', '1', 'true', 'false'], { message: 'must be 1/true or 0/false' })
+  .default('0')
+  .transform((v) => v === '1' || v === 'true');
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const retrySchedule = z
+  .string()
+  .default('5s,5m,30m,2h,5h,10h,10h')
+  .transform((value, ctx) => {
+    const parts = value.trim() === '' ? [] : value.split(',').map((s) => s.trim());
+    if (parts.length > 50) {
+      ctx.addIssue({ code: 'custom', message: 'holds at most 50 delays' });
+      return z.NEVER;
+    }
+    const delays: number[] = [];
+    for (const part of parts) {
+      if (!/^\d+(ms|s|m|h)$/.test(part)) {
+        ctx.addIssue({ code: 'custom', message: `"${part}" is not <n>ms, <n>s, <n>m or <n>h` });
+        return z.NEVER;
+      }
+      delays.push(parseDuration(part));
+    }
+    return delays;
+  });
+
+const cidrList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+export const envSchema = z.object({
+  PORT: int(0, 65535, 4000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'must be a postgres:// URL',
+  }),
+  HOOKLINE_DATA_DIR: z.string().min(1).default('./.hookline'),
+  HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  HOOKLINE_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
+    message: 'must be at least 16 characters',
+  }),
+  HOOKLINE_ALLOW_PRIVATE_TARGETS: flag,
+  HOOKLINE_ALLOWED_CIDRS: cidrList,
+  HOOKLINE_RETRY_SCHEDULE: retrySchedule,
+  HOOKLINE_DISABLE_AFTER_FAILURES: int(1, 1_000_000, 20),
+  HOOKLINE_NOTIFY_EMAIL: optionalString,
+  SMTP_URL: optionalString.refine((v) => v === undefined || /^smtps?:\/\//.test(v), {
+    message: 'must be an smtp:// or smtps:// URL',
+  }),
+  HOOKLINE_MAIL_FROM: z.string().default('Hookline <hookline@localhost>'),
+  HOOKLINE_METRICS_TOKEN: optionalString,
+  HOOKLINE_SHUTDOWN_GRACE: duration('HOOKLINE_SHUTDOWN_GRACE', '30s'),
+  HOOKLINE_MAX_BODY_BYTES: int(1024, 1 << 30, 1 << 20),
+  HOOKLINE_MAX_EVENT_BYTES: int(16, 1 << 30, 256 * 1024),
+  HOOKLINE_MAX_DEPTH: int(1, 1000, 15),
+  HOOKLINE_MAX_ALIASES: int(1, 10_000, 30),
+  HOOKLINE_MAX_TOKENS: int(100, 1_000_000, 5000),
+  HOOKLINE_MAX_COST: int(100, 10_000_000, 50_000),
+  HOOKLINE_MAX_PAGE_SIZE: int(1, 10_000, 100),
+  HOOKLINE_SECRET_OVERLAP: duration('HOOKLINE_SECRET_OVERLAP', '24h'),
+  HOOKLINE_WORKER_CONCURRENCY: int(1, 10_000, 64),
+  HOOKLINE_WORKER_BATCH: int(1, 10_000, 100),
+  HOOKLINE_POLL_INTERVAL: duration('HOOKLINE_POLL_INTERVAL', '1s'),
+  HOOKLINE_LEASE_MARGIN: duration('HOOKLINE_LEASE_MARGIN', '30s'),
+  HOOKLINE_DB_POOL_SIZE: int(2, 1000, 10),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.output<typeof envSchema>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/** Parses an environment; throws a ConfigError whose message names every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = envSchema.safeParse(env);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+}
+
+/** The process's own configuration: the one place that reads process.env. */
+export function configFromProcess(): Config {
+  return parseConfig(process.env);
+}

@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import type { Yoga } from '../graphql/yoga.js';
+
+export interface RouteOptions {
+  /** Only api processes serve GraphQL (and the console). */
+  yoga?: Yoga;
+  isReady(): Promise<boolean>;
+  metrics: Registry;
+  metricsToken?: string;
+  maxBodyBytes: number;
+  /** Serves `/` and static console files; undefined in worker processes. */
+  console?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+}
+
+/** The process's HTTP surface: health, readiness, metrics, GraphQL and the console. */
+export function createRequestHandler(options: RouteOptions) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    try {
+      if (path === '/healthz') return sendText(res, 200, 'ok\n');
+      if (path === '/readyz') {
+        const ready = await options.isReady();
+        return sendText(res, ready ? 200 : 503, ready ? 'ready\n' : 'not ready\n');
+      }
+      if (path === '/metrics') {
+        if (options.metricsToken && req.headers.authorization !== `Bearer ${options.metricsToken}`) {
+          return sendText(res, 401, 'unauthorized\n');
+        }
+        res.writeHead(200, { 'content-type': options.metrics.contentType });
+        return void res.end(await options.metrics.metrics());
+      }
+      if (options.yoga && path === options.yoga.graphqlEndpoint) return await graphql(options, req, res);
+      if (options.console && (await options.console(req, res))) return;
+      sendText(res, 404, 'not found\n');
+    } catch (err) {
+      if (!res.headersSent) sendText(res, 500, 'internal error\n');
+      else res.destroy(err as Error);
+    }
+  };
+}
+
+async function graphql(options: RouteOptions, req: IncomingMessage, res: ServerResponse) {
+  const yoga = options.yoga!;
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > options.maxBodyBytes) return tooLarge(req, res, options.maxBodyBytes);
+    const body = await readBody(req, options.maxBodyBytes);
+    if (!body) return tooLarge(req, res, options.maxBodyBytes);
+    if (body.length === 0) return sendJsonError(res, 400, 'BAD_REQUEST', 'the request body is empty');
+    // The stream is consumed; yoga's node adapter takes an already-read body from `req.body`.
+    (req as IncomingMessage & { body?: Buffer }).body = body;
+  }
+  await yoga.requestListener(req, res);
+}
+
+/** Reads the whole body, or returns undefined as soon as it grows past `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
+  sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes (HOOKLINE_MAX_BODY_BYTES)`);
+  req.resume();
+}
+
+function sendJsonError(res: ServerResponse, status: number, code: string, message: string) {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+function sendText(res: ServerResponse, status: number, text: string) {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
+  res.end(text);
+}

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+
+/** The prefix of each kind of id; `node(id)` finds the type from it. */
+export const ID_PREFIXES = {
+  Webhook: 'wh',
+  Endpoint: 'ep',
+  Trigger: 'trg',
+  Event: 'evt',
+  Delivery: 'dlv',
+  Team: 'team',
+  ApiToken: 'tok',
+} as const;
+
+export type IdType = keyof typeof ID_PREFIXES;
+
+const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'; // Crockford base32, lower case
+
+/**
+ * `<prefix>_<10 chars of milliseconds><16 random chars>`: opaque to clients, but sorts by creation time, so that
+ * keyset pagination on the id lists things in the order they were made.
+ */
+export function newId(type: IdType, now = Date.now()): string {
+  let time = '';
+  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ALPHABET[t % 32] + time;
+  const random = randomBytes(16);
+  let tail = '';
+  for (let i = 0; i < 16; i++) tail += ALPHABET[random[i] & 31];
+  return `${ID_PREFIXES[type]}_${time}${tail}`;
+}
+
+/** The type an id names, or undefined for an id of no known kind. */
+export function idType(id: string): IdType | undefined {
+  const prefix = id.slice(0, id.indexOf('_'));
+  return (Object.keys(ID_PREFIXES) as IdType[]).find((type) => ID_PREFIXES[type] === prefix);
+}
