@@ -4,7 +4,7 @@ import type { EndpointAuth } from '../../schema/db/webhooks.js';
 import { templateError } from '../delivery/liquid.js';
 import { badInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
-import { EndpointKindEnum, headerList, HttpMethodEnum, KeyValueInput } from '../graphql/common.js';
+import { EndpointKindEnum, HttpMethodEnum, KeyValueInput } from '../graphql/common.js';
 import type { TargetPolicy } from '../security/targets.js';
 import { email, headerName, orDefault, requestHeaders, text } from '../webhooks/fields.js';
 
@@ -78,6 +78,16 @@ const httpUrl = z
     return url.href;
   });
 
+/** Query parameters: any non-empty name (`ids[]` included); URLSearchParams encodes them when the URL is built. */
+const queryParamList = z
+  .array(
+    z.object({
+      key: z.string().min(1, 'parameter name is empty').max(256, 'at most 256 characters'),
+      value: z.string().max(8192, 'at most 8192 characters'),
+    }),
+  )
+  .max(50, 'at most 50 entries');
+
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
 const mediaType = z
   .string()
@@ -136,7 +146,7 @@ export const endpointSchema = z
     kind: orDefault(z.enum(endpointKindEnum.enumValues), ENDPOINT_DEFAULTS.kind),
     url: orDefault(httpUrl, null),
     method: orDefault(z.enum(httpMethodEnum.enumValues), ENDPOINT_DEFAULTS.method),
-    queryParams: orDefault(headerList, []),
+    queryParams: orDefault(queryParamList, []),
     headers: orDefault(requestHeaders, []),
     contentType: orDefault(mediaType, ENDPOINT_DEFAULTS.contentType),
     bodyTemplate: orDefault(liquidTemplate, null),

@@ -16,10 +16,19 @@ export const CreateTriggerInput = builder.inputType('CreateTriggerInput', {
   fields: (t) => ({ webhookId: t.id({ required: true }), ...triggerInputFields(t) }),
 });
 
-const segment = z
+const resource = z
   .string()
   .max(100, 'at most 100 characters')
   .regex(/^(\*|[A-Za-z0-9_-]+)$/, 'must be "*" or letters, digits, "_" and "-"');
+
+/** The event is everything after the resource's dot, so it may hold dots itself (`contact` + `address.changed`). */
+const event = z
+  .string()
+  .max(200, 'at most 200 characters')
+  .regex(
+    /^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)$/,
+    'must be "*" or dot-separated segments of letters, digits, "_" and "-"',
+  );
 
 /** Keys are dotted paths into the event's data: non-empty segments separated by single dots. */
 const triggerFilter = jsonObject(16 * 1024).superRefine((filter, ctx) => {
@@ -30,8 +39,8 @@ const triggerFilter = jsonObject(16 * 1024).superRefine((filter, ctx) => {
 });
 
 export const triggerSchema = z.object({
-  resource: segment,
-  event: segment,
+  resource,
+  event,
   filter: orDefault(triggerFilter, null),
 });
 

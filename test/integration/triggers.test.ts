@@ -42,6 +42,17 @@ describe('triggers', () => {
     expect(node.node).toEqual({ event: 'created', webhook: { name: 'with triggers' } });
   });
 
+  it('accepts an event with dots, since the event is everything after the resource', async () => {
+    const { webhook } = await createWebhook(t.gql, { name: 'dotted event', endpoints: [{ url: 'http://127.0.0.1:9/hook' }] });
+    const created = (await t.gql.ok(CREATE, { input: { webhookId: webhook.id, resource: 'contact', event: 'address.changed' } }))
+      .createTrigger;
+    expect(created.eventType).toBe('contact.address.changed');
+    const published = await t.gql.ok(
+      `mutation { publishEvent(input: { type: "contact.address.changed", data: {} }) { deliveries { webhook { id } } } }`,
+    );
+    expect(published.publishEvent.deliveries.map((d: { webhook: { id: string } }) => d.webhook.id)).toEqual([webhook.id]);
+  });
+
   it('deletes a trigger', async () => {
     const { webhook } = await createWebhook(t.gql, {
       name: 'losing a trigger',

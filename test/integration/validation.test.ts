@@ -90,7 +90,7 @@ const BAD: [string, Mutation, Record<string, unknown>, string][] = [
     endpoint({ headers: [{ key: 'x', value: '1' }, { key: 'content-length', value: '1' }] }),
     'input.endpoints[0].headers[1].key',
   ],
-  ['bad query parameter name', 'createWebhook', endpoint({ queryParams: [{ key: 'a b', value: '1' }] }), 'input.endpoints[0].queryParams[0].key'],
+  ['empty query parameter name', 'createWebhook', endpoint({ queryParams: [{ key: '', value: '1' }] }), 'input.endpoints[0].queryParams[0].key'],
   ['two kinds of auth', 'createWebhook', endpoint({ auth: { apiKey: 'k', bearerToken: 't' } }), 'input.endpoints[0].auth'],
   ['reserved api key header', 'createWebhook', endpoint({ auth: { apiKey: 'k', apiKeyHeader: 'webhook-id' } }), 'input.endpoints[0].auth.apiKeyHeader'],
   ['basic user with a colon', 'createWebhook', endpoint({ auth: { basicUser: 'a:b', basicPassword: 'c' } }), 'input.endpoints[0].auth.basicUser'],

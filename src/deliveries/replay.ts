@@ -1,0 +1,74 @@
+import { and, count, eq, sql } from 'drizzle-orm';
+import { deliveries } from '../../schema/db/deliveries.js';
+import { endpoints, webhooks } from '../../schema/db/webhooks.js';
+import type { Db } from '../db/client.js';
+import { badInput, notFound } from '../errors.js';
+import type { Viewer } from '../graphql/context.js';
+import { newId } from '../ids.js';
+import { webhookVisibleTo } from '../webhooks/access.js';
+import { NOTIFY_WORK } from './outbox.js';
+import { deliveryCondition, type DeliveryFilter, type DeliveryRow } from './queries.js';
+
+/**
+ * A new PENDING delivery of the same event to the same endpoint, `replayOf` the old one: the receiver gets the
+ * same `webhook-id` (the event's id). The webhook and endpoint rows are held (FOR KEY SHARE) until the insert, so
+ * they cannot be deleted in between.
+ */
+export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<DeliveryRow> {
+  return db.transaction(async (tx) => {
+    const [old] = await tx
+      .select({ delivery: deliveries, webhookState: webhooks.state, endpointState: endpoints.state })
+      .from(deliveries)
+      .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
+      .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
+      .where(and(eq(deliveries.id, id), webhookVisibleTo(viewer)))
+      .for('key share', { of: [webhooks, endpoints] });
+    if (!old) throw notFound('id', id);
+    if (old.webhookState !== 'ACTIVE') throw badInput('id', `its webhook is ${old.webhookState}; only ACTIVE webhooks get deliveries`);
+    if (old.endpointState !== 'ACTIVE') throw badInput('id', `its endpoint is ${old.endpointState}; only ACTIVE endpoints get deliveries`);
+    const { eventId, webhookId, endpointId } = old.delivery;
+    const [row] = await tx
+      .insert(deliveries)
+      .values({ id: newId('Delivery'), eventId, webhookId, endpointId, replayOf: id })
+      .returning();
+    await tx.execute(NOTIFY_WORK);
+    return row;
+  });
+}
+
+/**
+ * The deliveries a bulk replay copies: those matching the filter that the viewer may see, to ACTIVE endpoints of
+ * ACTIVE webhooks, as rows ready for INSERT (the new id is made in SQL, see below).
+ */
+function replaySource(db: Db, viewer: Viewer, filter: DeliveryFilter) {
+  // Ids sort by creation time: the time part comes from newId, the 16-character random tail from a UUID's hex.
+  const timePrefix = newId('Delivery').slice(0, 'dlv_'.length + 10);
+  return db
+    .select({
+      id: sql<string>`${timePrefix} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)`.as('id'),
+      eventId: deliveries.eventId,
+      webhookId: deliveries.webhookId,
+      endpointId: deliveries.endpointId,
+      replayOf: deliveries.id,
+    })
+    .from(deliveries)
+    .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
+    .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
+    .where(and(deliveryCondition(viewer, filter), eq(webhooks.state, 'ACTIVE'), eq(endpoints.state, 'ACTIVE')));
+}
+
+/** One new delivery per matching delivery, in one INSERT … SELECT; `dryRun` only counts them. */
+export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryFilter, dryRun: boolean): Promise<number> {
+  if (dryRun) {
+    const [{ n }] = await db.select({ n: count() }).from(replaySource(db, viewer, filter).as('r'));
+    return n;
+  }
+  return db.transaction(async (tx) => {
+    const source = replaySource(db, viewer, filter).for('key share', { of: [webhooks, endpoints] });
+    const result = await tx.execute(
+      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source}`,
+    );
+    if (result.count > 0) await tx.execute(NOTIFY_WORK);
+    return result.count;
+  });
+}

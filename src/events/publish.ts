@@ -1,0 +1,227 @@
+import { inArray } from 'drizzle-orm';
+import { z } from 'zod';
+import { events } from '../../schema/db/events.js';
+import { notifyWork } from '../deliveries/outbox.js';
+import { badInput, parseInput } from '../errors.js';
+import type { Services, Viewer } from '../graphql/context.js';
+import { newId } from '../ids.js';
+import { countEventTypes, insertNewTypes } from './catalogue.js';
+import { planDeliveries, splitEventType, type CandidateWebhook, type MatchableEvent } from './matching.js';
+
+export type EventRow = typeof events.$inferSelect;
+
+export interface PublishEventInput {
+  type: string;
+  /** Required by the GraphQL input type. */
+  data?: unknown;
+  context?: unknown;
+  occurredAt?: Date | null;
+  idempotencyKey?: string | null;
+}
+
+export interface PublishResult {
+  event: EventRow;
+  /** The input's idempotency key was seen before: `event` is the first event published with it. */
+  duplicate: boolean;
+}
+
+export const MAX_BATCH = 1000;
+
+const eventType = z
+  .string()
+  .max(200, 'at most 200 characters')
+  .refine((type) => type.includes('.'), 'must be <resource>.<event>, e.g. contact.created')
+  .refine((type) => splitEventType(type) !== null, 'each dot-separated segment may hold only letters, digits, _ and -')
+  .refine((type) => splitEventType(type)?.resource.toLowerCase() !== 'hookline', 'hookline.* event types are reserved');
+
+const publishInput = z.object({
+  type: eventType,
+  data: z.unknown(),
+  context: z
+    .unknown()
+    .refine((v) => v == null || (typeof v === 'object' && !Array.isArray(v)), 'must be a JSON object or null')
+    .optional()
+    .transform((v) => (v ?? null) as Record<string, unknown> | null),
+  occurredAt: z
+    .date()
+    .refine((d) => d.getUTCFullYear() >= 1, 'must be in year 1 or later')
+    .nullish(),
+  idempotencyKey: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(200, 'at most 200 characters')
+    .refine((key) => !key.includes('\0'), 'must not contain NUL characters')
+    .nullish(),
+});
+
+/**
+ * PostgreSQL's jsonb cannot hold NUL characters or unpaired UTF-16 surrogates. JSON.stringify writes exactly
+ * those as `\u0000` / `\udXXX` escapes (a backslash in the text itself comes out doubled), so they are found here.
+ */
+const UNSTORABLE_JSON = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+type ValidEvent = MatchableEvent & {
+  id: string;
+  type: string;
+  occurredAt: Date;
+  idempotencyKey: string | null;
+  /** Serialised once here, for the size check and for the INSERT. */
+  dataJson: string;
+  contextJson: string | null;
+};
+
+/** Checks every input before anything is written; the first problem names its path (`inputs[3].type`). */
+function validate(inputs: PublishEventInput[], path: (index: number) => string, maxBytes: number): ValidEvent[] {
+  const now = new Date();
+  return inputs.map((raw, index) => {
+    const input = parseInput(publishInput, raw, path(index));
+    const dataJson = JSON.stringify(input.data);
+    const contextJson = input.context === null ? null : JSON.stringify(input.context);
+    for (const [field, json] of [['data', dataJson], ['context', contextJson]] as const) {
+      if (json !== null && UNSTORABLE_JSON.test(json)) {
+        throw badInput(`${path(index)}.${field}`, 'contains a NUL character or an unpaired surrogate, which cannot be stored');
+      }
+    }
+    const bytes = Buffer.byteLength(dataJson) + (contextJson === null ? 0 : Buffer.byteLength(contextJson));
+    if (bytes > maxBytes) {
+      throw badInput(`${path(index)}.data`, `data and context are ${bytes} bytes of JSON, more than the limit of ${maxBytes}`);
+    }
+    return {
+      ...splitEventType(input.type)!,
+      id: newId('Event'),
+      type: input.type,
+      data: input.data,
+      context: input.context,
+      occurredAt: input.occurredAt ?? now,
+      idempotencyKey: input.idempotencyKey ?? null,
+      dataJson,
+      contextJson,
+    };
+  });
+}
+
+/**
+ * Publishes a batch of events: the one code path behind publishEvent and publishEvents. All inputs are validated
+ * first; then one transaction stores the events and, for each new one, a delivery per ACTIVE endpoint of every
+ * ACTIVE webhook it matches (the outbox). Statements per batch are constant: the work is set-based (unnest).
+ */
+export async function publishEvents(
+  services: Pick<Services, 'sql' | 'db' | 'config' | 'logger'>,
+  viewer: Viewer,
+  inputs: PublishEventInput[],
+  path: (index: number) => string,
+): Promise<PublishResult[]> {
+  if (inputs.length > MAX_BATCH) throw badInput('inputs', `at most ${MAX_BATCH} events per call`);
+  const valid = validate(inputs, path, services.config.HOOKLINE_MAX_EVENT_BYTES);
+  if (valid.length === 0) return [];
+
+  // Within the batch, a repeated idempotency key refers to its first input ("leader"); only leaders are inserted.
+  const leaderOf = new Map<string, ValidEvent>();
+  const leaders = valid.filter((e) => {
+    if (e.idempotencyKey === null) return true;
+    if (leaderOf.has(e.idempotencyKey)) return false;
+    leaderOf.set(e.idempotencyKey, e);
+    return true;
+  });
+  const leaderFor = (e: ValidEvent) => (e.idempotencyKey === null ? e : leaderOf.get(e.idempotencyKey)!);
+
+  const resources = ['*', ...new Set(leaders.map((e) => e.resource))];
+  const eventNames = ['*', ...new Set(leaders.map((e) => e.event))];
+
+  const { createdAt: inserted, typeCounts } = await services.sql.begin(async (tx) => {
+    /*
+     * Pipelined: the events INSERT and the two candidate SELECTs go out together. ON CONFLICT on the unique
+     * idempotency index makes concurrent publishes with one key safe: the later one waits for the first to commit,
+     * then inserts nothing and reports a duplicate. FOR KEY SHARE keeps the matched webhooks and endpoints from
+     * being deleted before the deliveries referencing them are written (state changes are not blocked).
+     * Timestamps travel as ISO text: drizzle turns postgres.js's timestamp serialisers off on this pool.
+     */
+    const [insertedRows, triggerRows, endpointRows] = await Promise.all([
+      tx<{ id: string; createdAt: string }[]>`
+        insert into events (id, type, occurred_at, context, data, idempotency_key, created_by)
+        select id, type, occurred_at::timestamptz, context, data, key, ${viewer.name}::text from unnest(
+          ${leaders.map((e) => e.id)}::text[], ${leaders.map((e) => e.type)}::text[],
+          ${leaders.map((e) => e.occurredAt.toISOString())}::text[],
+          ${leaders.map((e) => e.contextJson)}::jsonb[], ${leaders.map((e) => e.dataJson)}::jsonb[],
+          ${leaders.map((e) => e.idempotencyKey)}::text[]) as u(id, type, occurred_at, context, data, key)
+        on conflict (idempotency_key) do nothing
+        returning id, created_at as "createdAt"`,
+      tx<{ webhookId: string; forLogin: string | null; resource: string; event: string; filter: Record<string, unknown> | null }[]>`
+        select t.webhook_id as "webhookId", w.for_login as "forLogin", t.resource, t.event, t.filter
+        from triggers t join webhooks w on w.id = t.webhook_id
+        where w.state = 'ACTIVE' and t.resource = any(${resources}::text[]) and t.event = any(${eventNames}::text[])
+        for key share of w`,
+      tx<{ id: string; webhookId: string }[]>`
+        select e.id, e.webhook_id as "webhookId"
+        from endpoints e join webhooks w on w.id = e.webhook_id
+        where e.state = 'ACTIVE' and w.state = 'ACTIVE' and exists (
+          select 1 from triggers t where t.webhook_id = e.webhook_id
+            and t.resource = any(${resources}::text[]) and t.event = any(${eventNames}::text[]))
+        order by e.id
+        for key share of e`,
+    ]);
+
+    const createdAt = new Map(insertedRows.map((r) => [r.id, new Date(r.createdAt)]));
+    const fresh = leaders.filter((e) => createdAt.has(e.id));
+    const planned = planDeliveries(fresh, groupCandidates(triggerRows, endpointRows));
+
+    const typeCounts = new Map<string, number>();
+    for (const e of fresh) typeCounts.set(e.type, (typeCounts.get(e.type) ?? 0) + 1);
+
+    await Promise.all([
+      planned.length > 0 &&
+        tx`
+          insert into deliveries (id, event_id, webhook_id, endpoint_id)
+          select * from unnest(
+            ${planned.map(() => newId('Delivery'))}::text[], ${planned.map((p) => fresh[p.eventIndex].id)}::text[],
+            ${planned.map((p) => p.webhookId)}::text[], ${planned.map((p) => p.endpointId)}::text[])`,
+      planned.length > 0 && notifyWork(tx),
+      // Sorted: two batches inserting the same new types wait for each other in one order, never in a cycle.
+      typeCounts.size > 0 && insertNewTypes(tx, [...typeCounts.keys()].sort()),
+    ]);
+    return { createdAt, typeCounts };
+  });
+
+  // Leaders that were not inserted conflicted with a committed event of the same key: that one is the result.
+  const conflictingKeys = leaders.filter((e) => !inserted.has(e.id)).map((e) => e.idempotencyKey!);
+  const [existingRows] = await Promise.all([
+    conflictingKeys.length > 0 ? services.db.select().from(events).where(inArray(events.idempotencyKey, conflictingKeys)) : [],
+    typeCounts.size > 0 && countEventTypes(services.sql, services.logger, typeCounts),
+  ]);
+  const existing = new Map(existingRows.map((row) => [row.idempotencyKey!, row]));
+
+  return valid.map((input) => {
+    const leader = leaderFor(input);
+    const createdAt = inserted.get(leader.id);
+    if (createdAt) {
+      const event: EventRow = {
+        id: leader.id,
+        type: leader.type,
+        occurredAt: leader.occurredAt,
+        context: leader.context,
+        data: leader.data,
+        idempotencyKey: leader.idempotencyKey,
+        createdAt,
+        createdBy: viewer.name,
+      };
+      return { event, duplicate: leader !== input };
+    }
+    const event = existing.get(leader.idempotencyKey!);
+    if (!event) throw new Error(`event with idempotency key ${leader.idempotencyKey} vanished while publishing`);
+    return { event, duplicate: true };
+  });
+}
+
+function groupCandidates(
+  triggerRows: { webhookId: string; forLogin: string | null; resource: string; event: string; filter: Record<string, unknown> | null }[],
+  endpointRows: { id: string; webhookId: string }[],
+): CandidateWebhook[] {
+  const byId = new Map<string, CandidateWebhook>();
+  for (const t of triggerRows) {
+    let webhook = byId.get(t.webhookId);
+    if (!webhook) byId.set(t.webhookId, (webhook = { id: t.webhookId, forLogin: t.forLogin, triggers: [], endpointIds: [] }));
+    webhook.triggers.push({ resource: t.resource, event: t.event, filter: t.filter });
+  }
+  for (const e of endpointRows) byId.get(e.webhookId)?.endpointIds.push(e.id);
+  return [...byId.values()].filter((w) => w.endpointIds.length > 0);
+}
