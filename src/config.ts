@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
@@ -6,26 +7,35 @@ import { parseDuration } from './duration.js';
  * tests build a Config from a plain object and pass it to buildApp().
  */
 
-const duration = (name: string, fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((value, ctx) => {
-      try {
-        return parseDuration(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: `${name}: ${(err as Error).message}` });
-        return z.NEVER;
-      }
-    });
+/** A variable set to an empty string (`PORT=` in an env file) counts as unset. */
+const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const duration = (fallback: string) =>
+  z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx) => {
+        try {
+          return parseDuration(value);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+          return z.NEVER;
+        }
+      }),
+  );
 
 const int = (min: number, max: number, fallback: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .refine((v) => /^\d+$/.test(v.trim()), { message: `must be a whole number from ${min} to ${max}` })
-    .transform((v) => Number(v.trim()))
-    .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` });
+  z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default(String(fallback))
+      .refine((v) => /^\d+$/.test(v.trim()), { message: `must be a whole number from ${min} to ${max}` })
+      .transform((v) => Number(v.trim()))
+      .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` }),
+  );
 
 const flag = z
   .enum(['', '0', '1', 'true', 'false'], { message: 'must be 1/true or 0/false' })
@@ -60,12 +70,19 @@ const retrySchedule = z
 const cidrList = z
   .string()
   .default('')
-  .transform((value) =>
-    value
+  .transform((value, ctx) => {
+    const cidrs = value
       .split(',')
       .map((s) => s.trim())
-      .filter(Boolean),
-  );
+      .filter(Boolean);
+    // Four-part IPv4 only: ipaddr.js would also read "10/8" as 0.0.0.10/8.
+    const bad = cidrs.find((cidr) => !ipaddr.IPv4.isValidCIDRFourPartDecimal(cidr) && !ipaddr.IPv6.isValidCIDR(cidr));
+    if (bad) {
+      ctx.addIssue({ code: 'custom', message: `"${bad}" is not a CIDR range like 10.0.0.0/8 or fd00::/8` });
+      return z.NEVER;
+    }
+    return cidrs;
+  });
 
 export const envSchema = z.object({
   PORT: int(0, 65535, 4000),
@@ -74,7 +91,7 @@ export const envSchema = z.object({
     message: 'must be a postgres:// URL',
   }),
   HOOKLINE_DATA_DIR: z.string().min(1).default('./.hookline'),
-  HOOKLINE_ROLE: z.enum(['api', 'worker', 'all']).default('all'),
+  HOOKLINE_ROLE: z.preprocess(blankIsUnset, z.enum(['api', 'worker', 'all']).default('all')),
   HOOKLINE_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: 'must be at least 16 characters',
   }),
@@ -88,7 +105,7 @@ export const envSchema = z.object({
   }),
   HOOKLINE_MAIL_FROM: z.string().default('Hookline <hookline@localhost>'),
   HOOKLINE_METRICS_TOKEN: optionalString,
-  HOOKLINE_SHUTDOWN_GRACE: duration('HOOKLINE_SHUTDOWN_GRACE', '30s'),
+  HOOKLINE_SHUTDOWN_GRACE: duration('30s'),
   HOOKLINE_MAX_BODY_BYTES: int(1024, 1 << 30, 1 << 20),
   HOOKLINE_MAX_EVENT_BYTES: int(16, 1 << 30, 256 * 1024),
   HOOKLINE_MAX_DEPTH: int(1, 1000, 15),
@@ -96,13 +113,16 @@ export const envSchema = z.object({
   HOOKLINE_MAX_TOKENS: int(100, 1_000_000, 5000),
   HOOKLINE_MAX_COST: int(100, 10_000_000, 50_000),
   HOOKLINE_MAX_PAGE_SIZE: int(1, 10_000, 100),
-  HOOKLINE_SECRET_OVERLAP: duration('HOOKLINE_SECRET_OVERLAP', '24h'),
+  HOOKLINE_SECRET_OVERLAP: duration('24h'),
   HOOKLINE_WORKER_CONCURRENCY: int(1, 10_000, 64),
   HOOKLINE_WORKER_BATCH: int(1, 10_000, 100),
-  HOOKLINE_POLL_INTERVAL: duration('HOOKLINE_POLL_INTERVAL', '1s'),
-  HOOKLINE_LEASE_MARGIN: duration('HOOKLINE_LEASE_MARGIN', '30s'),
+  HOOKLINE_POLL_INTERVAL: duration('1s'),
+  HOOKLINE_LEASE_MARGIN: duration('30s'),
   HOOKLINE_DB_POOL_SIZE: int(2, 1000, 10),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.preprocess(
+    blankIsUnset,
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ),
 });
 
 export type Config = z.output<typeof envSchema>;

@@ -16,6 +16,7 @@ export async function serve(): Promise<void> {
   }
   const logger = createLogger(config.LOG_LEVEL);
   const app = buildApp({ config, logger });
+  const starting = app.start();
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -27,19 +28,23 @@ export async function serve(): Promise<void> {
       logger.error('shutdown grace period exceeded; exiting');
       process.exit(1);
     }, config.HOOKLINE_SHUTDOWN_GRACE + 2000).unref();
-    app.stop().then(
-      () => process.exit(0),
-      (err) => {
-        logger.error({ err }, 'error while stopping');
-        process.exit(1);
-      },
-    );
+    // A signal during start-up waits for the start to end, so that nothing it starts is left running.
+    starting
+      .catch(() => {})
+      .then(() => app.stop())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'error while stopping');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   try {
-    const started = await app.start();
+    const started = await starting;
     const lines = [`Hookline is running (${config.HOOKLINE_ROLE})`];
     if (config.HOOKLINE_ROLE !== 'worker') {
       lines.push(`  console:  ${started.url}/`, `  GraphQL:  ${started.url}/graphql`);
@@ -55,6 +60,7 @@ export async function serve(): Promise<void> {
     process.stdout.write(lines.join('\n') + '\n');
   } catch (err) {
     logger.fatal({ err }, 'hookline failed to start');
+    if (stopping) return; // the shutdown under way stops what did start, and exits
     await app.stop().catch(() => {});
     process.exit(1);
   }

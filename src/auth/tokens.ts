@@ -57,13 +57,18 @@ export function tokenAuthenticator(db: Db) {
  */
 export async function ensureAdminToken(db: Db, configured: string | undefined): Promise<string | undefined> {
   if (configured) {
+    // "Ensured": the configured value is an active ADMIN token afterwards, even if it had been revoked or demoted.
     await db
       .insert(apiTokens)
       .values({ id: newId('ApiToken'), name: 'admin', role: 'ADMIN', teamId: null, tokenHash: hashToken(configured) })
-      .onConflictDoNothing({ target: apiTokens.tokenHash });
+      .onConflictDoUpdate({ target: apiTokens.tokenHash, set: { role: 'ADMIN', teamId: null, revokedAt: null } });
     return undefined;
   }
-  const [existing] = await db.select({ id: apiTokens.id }).from(apiTokens).where(eq(apiTokens.role, 'ADMIN')).limit(1);
+  const [existing] = await db
+    .select({ id: apiTokens.id })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.role, 'ADMIN'), isNull(apiTokens.revokedAt)))
+    .limit(1);
   if (existing) return undefined;
   const { token } = await insertToken(db, { name: 'admin', role: 'ADMIN', teamId: null, createdBy: 'hookline' });
   return token;

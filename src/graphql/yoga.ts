@@ -1,5 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type ValidationContext } from 'graphql';
+import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AppError } from '../errors.js';
 import { createContext, type Context, type Services } from './context.js';
 import { schema } from './index.js';
@@ -17,6 +18,48 @@ const requireToken: Plugin<Context> = {
   onSubscribe({ args, setResultAndStopExecution }) {
     if (!(args.contextValue as Context).viewer) setResultAndStopExecution({ errors: [unauthenticated()] });
   },
+};
+
+/**
+ * graphql-armor's refusals are plain errors titled "Syntax Error" with no code. Report them as the validation
+ * failures they are, naming the setting that raises the limit; the operation is then not executed.
+ */
+function limit(setting?: string) {
+  return {
+    propagateOnRejection: false,
+    onReject: [
+      (ctx: ValidationContext | null, error: GraphQLError) =>
+        ctx?.reportError(
+          new GraphQLError(error.message.replace(/^Syntax Error: /, '') + (setting ? ` (${setting})` : ''), {
+            extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+          }),
+        ),
+    ],
+  };
+}
+
+/**
+ * graphql-js reports a variable of the wrong type as a request error without a code; the contract calls it
+ * BAD_USER_INPUT. Such results have no `data` at all.
+ */
+const codeVariableErrors: Plugin<Context> = {
+  onExecute: () => ({
+    onExecuteDone({ result, setResult }) {
+      if (isAsyncIterable(result) || 'data' in result || !result.errors) return;
+      setResult({
+        ...result,
+        errors: result.errors.map((error) =>
+          error.extensions.code || !error.message.startsWith('Variable "$')
+            ? error
+            : new GraphQLError(error.message, {
+                nodes: error.nodes,
+                originalError: error.originalError,
+                extensions: { ...error.extensions, code: 'BAD_USER_INPUT' },
+              }),
+        ),
+      });
+    },
+  }),
 };
 
 export function createGraphqlServer(services: Services): Yoga {
@@ -42,15 +85,22 @@ export function createGraphqlServer(services: Services): Yoga {
       ),
     plugins: [
       EnvelopArmorPlugin({
-        maxDepth: { n: config.HOOKLINE_MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true },
-        maxAliases: { n: config.HOOKLINE_MAX_ALIASES },
+        maxDepth: {
+          n: config.HOOKLINE_MAX_DEPTH,
+          ignoreIntrospection: true,
+          flattenFragments: true,
+          ...limit('HOOKLINE_MAX_DEPTH'),
+        },
+        maxAliases: { n: config.HOOKLINE_MAX_ALIASES, ...limit('HOOKLINE_MAX_ALIASES') },
+        // Counted while parsing, before validation: refused as GRAPHQL_PARSE_FAILED.
         maxTokens: { n: config.HOOKLINE_MAX_TOKENS },
         // The default (5000) rejects an ordinary nested Relay page; sized for the console's largest query.
-        costLimit: { maxCost: config.HOOKLINE_MAX_COST, ignoreIntrospection: true },
-        maxDirectives: { n: 50 },
+        costLimit: { maxCost: config.HOOKLINE_MAX_COST, ignoreIntrospection: true, ...limit('HOOKLINE_MAX_COST') },
+        maxDirectives: { n: 50, ...limit() },
         blockFieldSuggestion: { enabled: false },
       }),
       requireToken,
+      codeVariableErrors,
     ],
   });
 }

@@ -1,4 +1,4 @@
-import { asc, inArray } from 'drizzle-orm';
+import { asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { teams } from '../../schema/db/auth.js';
 import { badInput, parseInput } from '../errors.js';
@@ -29,9 +29,11 @@ builder.queryField('teams', (t) =>
   t.field({
     type: [TeamRef],
     description: 'ADMIN: every team; other tokens: their own.',
-    resolve: async (_root, _args, ctx) => {
-      const rows = await ctx.services.db.select().from(teams).orderBy(asc(teams.name));
-      return rows.filter((r) => ctx.viewer?.role === 'ADMIN' || ctx.viewer?.teamId === r.id);
+    resolve: (_root, _args, ctx) => {
+      const viewer = ctx.viewer!;
+      const query = ctx.services.db.select().from(teams);
+      if (viewer.role === 'ADMIN') return query.orderBy(asc(teams.name));
+      return viewer.teamId ? query.where(eq(teams.id, viewer.teamId)) : [];
     },
   }),
 );
