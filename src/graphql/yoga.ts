@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ValidationContext } from 'graphql';
-import { createYoga, isAsyncIterable, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, isAsyncIterable, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { AppError } from '../errors.js';
 import { createContext, type Context, type Services } from './context.js';
 import { schema } from './index.js';
@@ -62,6 +62,21 @@ const codeVariableErrors: Plugin<Context> = {
   }),
 };
 
+/**
+ * PostgreSQL refuses text holding a NUL character (SQLSTATE 22021) wherever it comes from (an id argument, a
+ * name…): that is the client's input, not a server fault, so it is reported as such instead of being masked.
+ */
+function unstorableText(error: unknown): GraphQLError | undefined {
+  // The database error may be wrapped (GraphQLError.originalError, drizzle's DrizzleQueryError.cause).
+  for (let e = error as { code?: string; originalError?: unknown; cause?: unknown } | undefined; e; ) {
+    if (e.code === '22021') {
+      return new AppError('BAD_USER_INPUT', 'an argument contains a NUL character or invalid UTF-8, which cannot be stored');
+    }
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return undefined;
+}
+
 export function createGraphqlServer(services: Services): Yoga {
   const { config, logger } = services;
   return createYoga<Record<string, unknown>, Context>({
@@ -70,7 +85,7 @@ export function createGraphqlServer(services: Services): Yoga {
     landingPage: false,
     graphiql: { title: 'Hookline GraphiQL' },
     // Anything that is not an AppError (a GraphQLError) is masked as "Unexpected error." and logged.
-    maskedErrors: true,
+    maskedErrors: { maskError: (error, message, isDev) => unstorableText(error) ?? maskError(error, message, isDev) },
     logging: {
       debug: (...args) => logger.debug({ yoga: args }),
       info: (...args) => logger.info({ yoga: args }),

@@ -35,3 +35,11 @@ describe('node(id)', () => {
     expect(missing.data?.node).toBeNull();
   });
 });
+
+describe('unstorable input', () => {
+  it('reports a NUL character in an id as BAD_USER_INPUT, not as a masked server error', async () => {
+    const result = await t.gql('query ($id: ID!) { node(id: $id) { id } }', { id: 'wh_\u0000' });
+    expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(result.errors?.[0].message).toMatch(/NUL/);
+  });
+});
