@@ -1,10 +1,10 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiTokens, teams } from '../../schema/db/auth.js';
 import { roleEnum } from '../../schema/db/enums.js';
 import { badInput, notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
-import { pageById, RoleEnum } from '../graphql/common.js';
+import { pageNewestFirst, RoleEnum } from '../graphql/common.js';
 import type { Viewer } from '../graphql/context.js';
 import { TeamRef } from '../teams/types.js';
 import { insertToken } from './tokens.js';
@@ -70,19 +70,14 @@ builder.queryField('apiTokens', (t) =>
     authScopes: { admin: true },
     args: { includeRevoked: t.arg.boolean({ defaultValue: false, required: true }) },
     resolve: (_root, args, ctx) =>
-      pageById(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, true, ({ after, before, limit, descending }) => {
-        // The list runs newest first: "after" a cursor means older (smaller ids), "before" means newer.
-        const where: SQL[] = [];
-        if (!args.includeRevoked) where.push(isNull(apiTokens.revokedAt));
-        if (after) where.push(lt(apiTokens.id, after));
-        if (before) where.push(gt(apiTokens.id, before));
-        return ctx.services.db
+      pageNewestFirst(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, apiTokens.id, (page) =>
+        ctx.services.db
           .select(tokenColumns)
           .from(apiTokens)
-          .where(and(...where))
-          .orderBy(descending ? desc(apiTokens.id) : asc(apiTokens.id))
-          .limit(limit);
-      }),
+          .where(and(args.includeRevoked ? undefined : isNull(apiTokens.revokedAt), page.where))
+          .orderBy(page.orderBy)
+          .limit(page.limit),
+      ),
   }),
 );
 

@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, type SQL } from 'drizzle-orm';
+import type { KeysetPage } from '../graphql/common.js';
+import { and, asc, eq, gte, inArray, lt, type SQL } from 'drizzle-orm';
 import { deliveries, deliveryAttempts } from '../../schema/db/deliveries.js';
 import type { DeliveryStatus } from '../../schema/db/enums.js';
 import type { Db } from '../db/client.js';
@@ -29,24 +30,18 @@ export function deliveryCondition(viewer: Viewer | null, filter: DeliveryFilter)
   );
 }
 
-/** One page of deliveries, newest first (keyset on the time-sortable id, as in pageById). */
+/** One page of deliveries, newest first (see pageNewestFirst). */
 export function listDeliveries(
   db: Db,
   viewer: Viewer | null,
   filter: DeliveryFilter,
-  page: { after?: string; before?: string; limit: number; descending: boolean },
+  page: KeysetPage,
 ): Promise<DeliveryRow[]> {
   return db
     .select()
     .from(deliveries)
-    .where(
-      and(
-        deliveryCondition(viewer, filter),
-        page.after ? lt(deliveries.id, page.after) : undefined,
-        page.before ? gt(deliveries.id, page.before) : undefined,
-      ),
-    )
-    .orderBy(page.descending ? desc(deliveries.id) : asc(deliveries.id))
+    .where(and(deliveryCondition(viewer, filter), page.where))
+    .orderBy(page.orderBy)
     .limit(page.limit);
 }
 

@@ -1,8 +1,9 @@
+import { deliveries } from '../../schema/db/deliveries.js';
 import { EndpointRef, visibleEndpoint } from '../endpoints/types.js';
 import { badInput, notFound } from '../errors.js';
 import { EventRef, PublishEventPayload } from '../events/types.js';
 import { builder } from '../graphql/builder.js';
-import { DeliveryStatusEnum, KeyValueRef, pageById } from '../graphql/common.js';
+import { DeliveryStatusEnum, KeyValueRef, pageNewestFirst } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { visibleWebhook, WebhookRef } from '../webhooks/types.js';
 import {
@@ -97,7 +98,7 @@ builder.objectFields(WebhookRef, (t) => ({
       description: "This webhook's deliveries, newest first",
       args: { status: t.arg({ type: [DeliveryStatusEnum], description: 'Any of these statuses' }) },
       resolve: (webhook, args, ctx) =>
-        pageById(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, true, (page) =>
+        pageNewestFirst(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, deliveries.id, (page) =>
           listDeliveries(ctx.services.db, ctx.viewer, { webhookId: webhook.id, status: args.status }, page),
         ),
     },
@@ -125,7 +126,7 @@ builder.queryField('deliveries', (t) =>
       },
       resolve: (_root, args, ctx) => {
         const filter = checkRange(args, 'until');
-        return pageById(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, true, (page) =>
+        return pageNewestFirst(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, deliveries.id, (page) =>
           listDeliveries(ctx.services.db, ctx.viewer, filter, page),
         );
       },

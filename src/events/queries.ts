@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, exists, gt, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import type { KeysetPage } from '../graphql/common.js';
+import { and, asc, eq, exists, inArray, sql, type SQL } from 'drizzle-orm';
 import { deliveries } from '../../schema/db/deliveries.js';
 import { events, eventTypes } from '../../schema/db/events.js';
 import type { Db } from '../db/client.js';
@@ -27,12 +28,12 @@ export function selectVisibleEvents(db: Db, viewer: Viewer | null, ids: readonly
     .where(and(inArray(events.id, [...ids]), eventVisibleTo(db, viewer)));
 }
 
-/** One page of the viewer's events, newest first (keyset on the time-sortable id, as in pageById). */
+/** One page of the viewer's events, newest first (see pageNewestFirst). */
 export function listEvents(
   db: Db,
   viewer: Viewer | null,
   type: string | null | undefined,
-  page: { after?: string; before?: string; limit: number; descending: boolean },
+  page: KeysetPage,
 ): Promise<EventRow[]> {
   return db
     .select()
@@ -41,11 +42,10 @@ export function listEvents(
       and(
         eventVisibleTo(db, viewer),
         type ? eq(events.type, type) : undefined,
-        page.after ? lt(events.id, page.after) : undefined,
-        page.before ? gt(events.id, page.before) : undefined,
+        page.where,
       ),
     )
-    .orderBy(page.descending ? desc(events.id) : asc(events.id))
+    .orderBy(page.orderBy)
     .limit(page.limit);
 }
 

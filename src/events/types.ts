@@ -1,5 +1,6 @@
+import { events } from '../../schema/db/events.js';
 import { builder } from '../graphql/builder.js';
-import { pageById } from '../graphql/common.js';
+import { pageNewestFirst } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { listEventTypes, listEvents, selectVisibleEvents, type EventTypeRow } from './queries.js';
 import { publishEvents, MAX_BATCH, type EventRow, type PublishResult } from './publish.js';
@@ -72,7 +73,7 @@ builder.queryFields((t) => ({
       description: 'Newest first. ADMIN: every event; other tokens: events with a delivery to one of their team\'s webhooks.',
       args: { type: t.arg.string({ description: 'Only events of this type' }) },
       resolve: (_root, args, ctx) =>
-        pageById(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, true, (page) =>
+        pageNewestFirst(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, events.id, (page) =>
           listEvents(ctx.services.db, ctx.viewer, args.type, page),
         ),
     },

@@ -1,4 +1,6 @@
 import { resolveCursorConnection, type DefaultConnectionArguments, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { and, asc, desc, gt, lt, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { z } from 'zod';
 import { deliveryStatusEnum, endpointKindEnum, httpMethodEnum, roleEnum, stateEnum, type KeyValue } from '../../schema/db/enums.js';
 import { badInput } from '../errors.js';
@@ -41,15 +43,23 @@ export const headerList = z
   )
   .max(50, 'at most 50 entries');
 
+/** What a list query adds for one page: the keyset condition, the order to read in, and how many rows. */
+export interface KeysetPage {
+  where: SQL | undefined;
+  orderBy: SQL;
+  limit: number;
+}
+
 /**
- * Keyset pagination on the time-sortable id. `newestFirst` lists in descending id order. The cursor is the id of
- * the last row; `first` is capped at HOOKLINE_MAX_PAGE_SIZE.
+ * Keyset pagination on the time-sortable id, newest first. The cursor is a row's id: `after` a cursor means older
+ * (smaller ids), `before` newer; `last` reads upwards (ascending) and the relay helper reverses the rows. Callers
+ * only apply the KeysetPage. `first`/`last` are capped at HOOKLINE_MAX_PAGE_SIZE.
  */
-export function pageById<T extends { id: string }>(
+export function pageNewestFirst<T extends { id: string }>(
   args: DefaultConnectionArguments,
   maxSize: number,
-  newestFirst: boolean,
-  load: (page: { after?: string; before?: string; limit: number; descending: boolean }) => Promise<T[]>,
+  idColumn: AnyPgColumn,
+  load: (page: KeysetPage) => Promise<T[]>,
 ) {
   for (const name of ['first', 'last'] as const) {
     const value = args[name];
@@ -58,6 +68,10 @@ export function pageById<T extends { id: string }>(
   return resolveCursorConnection(
     { args, toCursor: (row: T) => row.id, defaultSize: Math.min(20, maxSize), maxSize },
     ({ after, before, limit, inverted }: ResolveCursorConnectionArgs) =>
-      load({ after, before, limit, descending: newestFirst !== inverted }),
+      load({
+        where: and(after ? lt(idColumn, after) : undefined, before ? gt(idColumn, before) : undefined),
+        orderBy: inverted ? asc(idColumn) : desc(idColumn),
+        limit,
+      }),
   );
 }

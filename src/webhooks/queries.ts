@@ -1,4 +1,5 @@
-import { and, asc, desc, eq, gt, ilike, inArray, lt, or, sql } from 'drizzle-orm';
+import type { KeysetPage } from '../graphql/common.js';
+import { and, eq, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { State } from '../../schema/db/enums.js';
 import { webhooks } from '../../schema/db/webhooks.js';
@@ -28,14 +29,11 @@ export function selectVisibleWebhooks(db: Executor, viewer: Viewer | null, ids: 
 /** `%`, `_` and `\` are LIKE wildcards / escape: a search for them means the characters themselves. */
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
-/**
- * One page of the viewer's webhooks, keyset-paginated on the time-sortable id, newest first: `after` is further
- * down the list (smaller ids), `before` further up. `descending` is the order to read in (ascending for `last`).
- */
+/** One page of the viewer's webhooks, newest first (see pageNewestFirst). */
 export function listVisibleWebhooks(
   db: Executor,
   viewer: Viewer | null,
-  page: { after?: string; before?: string; limit: number; descending: boolean; state?: State; search?: string },
+  page: KeysetPage & { state?: State; search?: string },
 ): Promise<WebhookRow[]> {
   const pattern = page.search ? likePattern(page.search) : undefined;
   return db
@@ -53,11 +51,10 @@ export function listVisibleWebhooks(
               ilike(webhooks.forLogin, pattern),
             )
           : undefined,
-        page.after ? lt(webhooks.id, page.after) : undefined,
-        page.before ? gt(webhooks.id, page.before) : undefined,
+        page.where,
       ),
     )
-    .orderBy(page.descending ? desc(webhooks.id) : asc(webhooks.id))
+    .orderBy(page.orderBy)
     .limit(page.limit);
 }
 

@@ -1,8 +1,9 @@
+import { webhooks } from '../../schema/db/webhooks.js';
 import { assertPublicTargets } from '../endpoints/inputs.js';
 import { insertEndpoints } from '../endpoints/queries.js';
 import { badInput, notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
-import { KeyValueRef, pageById, StateEnum } from '../graphql/common.js';
+import { KeyValueRef, pageNewestFirst, StateEnum } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import { TeamRef } from '../teams/types.js';
@@ -91,7 +92,7 @@ builder.queryField('webhooks', (t) =>
       },
       resolve: (_root, args, ctx) => {
         const search = parseInput(text.trim().max(200, 'at most 200 characters').nullish(), args.search, 'search');
-        return pageById(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, true, (page) =>
+        return pageNewestFirst(args, ctx.services.config.HOOKLINE_MAX_PAGE_SIZE, webhooks.id, (page) =>
           listVisibleWebhooks(ctx.services.db, ctx.viewer, {
             ...page,
             state: args.state ?? undefined,
