@@ -8,12 +8,16 @@ import type { Config } from './config.js';
 import { connectDatabase, type Database } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrateUnderLock } from './db/migrate.js';
+import { DeliveryWorker } from './delivery/loop.js';
+import { DeliveryMetrics } from './delivery/metrics.js';
+import { Sender } from './delivery/send.js';
 import type { Services } from './graphql/context.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { createGraphqlServer } from './graphql/yoga.js';
 import { serveConsole } from './http/console.js';
 import { createRequestHandler } from './http/routes.js';
 import { createLogger } from './logger.js';
+import { createMailer } from './mail/mailer.js';
 import { TargetPolicy, type HostResolver } from './security/targets.js';
 
 export interface AppOptions {
@@ -46,6 +50,7 @@ export function buildApp(options: AppOptions): App {
   const { config } = options;
   const logger = options.logger ?? createLogger(config.LOG_LEVEL);
   const servesApi = config.HOOKLINE_ROLE !== 'worker';
+  const runsWorker = config.HOOKLINE_ROLE !== 'api';
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
 
@@ -55,6 +60,7 @@ export function buildApp(options: AppOptions): App {
   let ready = false;
   let server: Server | undefined;
   let closeWs: (() => Promise<void>) | undefined;
+  let worker: DeliveryWorker | undefined;
 
   async function isReady(): Promise<boolean> {
     if (!ready || !database) return false;
@@ -85,14 +91,24 @@ export function buildApp(options: AppOptions): App {
       await mkdir(dataDir, { recursive: true });
       await writeFile(join(dataDir, 'admin-token'), generatedAdminToken + '\n', { mode: 0o600 });
     }
+    const targets = new TargetPolicy(config.HOOKLINE_ALLOW_PRIVATE_TARGETS, config.HOOKLINE_ALLOWED_CIDRS, options.resolver);
+    const mailer = createMailer(config);
     services = {
       config,
       db: database.db,
       sql: database.sql,
       logger,
-      targets: new TargetPolicy(config.HOOKLINE_ALLOW_PRIVATE_TARGETS, config.HOOKLINE_ALLOWED_CIDRS, options.resolver),
+      targets,
+      sender: new Sender(targets, mailer),
+      mailer,
       authenticate: tokenAuthenticator(database.db),
     };
+    const deliveryMetrics = new DeliveryMetrics(metrics, database.sql, logger);
+    if (runsWorker) {
+      const { sql, sender } = services;
+      worker = new DeliveryWorker({ config, sql, logger, sender, mailer, metrics: deliveryMetrics });
+      await worker.start();
+    }
 
     const yoga = servesApi ? createGraphqlServer(services) : undefined;
     server = createServer(
@@ -122,6 +138,8 @@ export function buildApp(options: AppOptions): App {
   async function stop(): Promise<void> {
     ready = false;
     const deadline = Date.now() + config.HOOKLINE_SHUTDOWN_GRACE;
+    // The worker finishes or releases its deliveries while HTTP closes; both before the pool closes.
+    const workerStopped = worker?.stop(deadline - 1000);
     if (server) {
       const closed = new Promise<void>((r) => server!.close(() => r()));
       server.closeIdleConnections();
@@ -130,6 +148,9 @@ export function buildApp(options: AppOptions): App {
       await closed;
       clearTimeout(forced);
     }
+    await workerStopped;
+    await services?.sender.close();
+    services?.mailer.close();
     await database?.close(Math.max(1, Math.floor((deadline - Date.now()) / 1000)));
     await embedded?.stop();
     logger.info('hookline stopped');

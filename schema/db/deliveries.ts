@@ -34,9 +34,10 @@ export const deliveries = pgTable(
     completedAt: timestamp('completed_at', { withTimezone: true }),
   },
   (t) => [
-    // The claim query: due work in order of due time. Partial, so finished rows cost nothing.
-    index('deliveries_due_idx')
-      .on(t.nextAttemptAt)
+    // The claim query: per ACTIVE endpoint, its due work in order of due time. Keyed by endpoint first so that
+    // a backlog held for a stopped endpoint is never scanned; partial, so finished rows cost nothing.
+    index('deliveries_endpoint_due_idx')
+      .on(t.endpointId, t.nextAttemptAt)
       .where(sql`status in ('PENDING', 'RETRYING')`),
     // Crash recovery: leases that ran out.
     index('deliveries_lease_idx')

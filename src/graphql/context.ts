@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Role } from '../../schema/db/enums.js';
 import type { Config } from '../config.js';
 import type { Db, Sql } from '../db/client.js';
+import type { Sender } from '../delivery/send.js';
+import type { Mailer } from '../mail/mailer.js';
 import type { TargetPolicy } from '../security/targets.js';
 
 /** Who is asking: the API token of the request (or of the graphql-ws connection). */
@@ -20,6 +22,9 @@ export interface Services {
   sql: Sql;
   logger: Logger;
   targets: TargetPolicy;
+  /** Sends one delivery attempt (signed, target-checked); the worker and testEndpoint share it. */
+  sender: Sender;
+  mailer: Mailer;
   /** Resolves "Bearer <token>" to its viewer, or null. */
   authenticate(authorization: string | undefined | null): Promise<Viewer | null>;
 }

@@ -1,0 +1,298 @@
+import { readFileSync } from 'node:fs';
+import type { LookupAddress } from 'node:dns';
+import { isIPv6 } from 'node:net';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { KeyValue } from '../../schema/db/enums.js';
+import type { Mailer } from '../mail/mailer.js';
+import { eventMail } from '../mail/messages.js';
+import type { TargetPolicy } from '../security/targets.js';
+import type { AttemptOutcome, AttemptRecord, AttemptResult, DeliveryJob } from './job.js';
+import { RenderError, renderBody } from './render.js';
+import { signatureHeaders } from './sign.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
+export const USER_AGENT = `Hookline/${VERSION}`;
+
+/** At most this much of a response body is read and stored; the rest is never read. */
+export const MAX_RESPONSE_BYTES = 16 * 1024;
+
+const REDACTED = '[redacted]';
+
+/** The reason an attempt was cut short by the worker (shutdown), as opposed to by its timeout. */
+class AttemptAborted extends Error {}
+
+class AttemptTimeout extends Error {}
+
+/** A connection the target policy refused: nothing was sent. */
+class RefusedTarget extends Error {
+  readonly code = 'EHOOKLINE_REFUSED';
+}
+
+/**
+ * Sends one attempt of a delivery and describes what happened; never throws. HTTP goes through one keep-alive
+ * undici Agent. Every host is resolved and checked against the target policy before each send, and again inside
+ * the connection's own DNS lookup, so the socket only ever connects to an address that was checked (a DNS answer
+ * that changes between the check and the connect cannot redirect it). Redirects are never followed.
+ */
+export class Sender {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly targets: TargetPolicy,
+    private readonly mailer: Mailer,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 10_000,
+      connect: {
+        timeout: 30_000,
+        lookup: (hostname, options, callback) => this.checkedLookup(hostname, options, callback),
+      },
+    });
+  }
+
+  /** `signal` aborts the attempt from outside (shutdown); the result then has an AttemptAborted error. */
+  send(job: DeliveryJob, signal?: AbortSignal): Promise<AttemptResult> {
+    return job.endpoint.kind === 'EMAIL' ? this.sendMail(job, signal) : this.sendHttp(job, signal);
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async sendHttp(job: DeliveryJob, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    const { endpoint } = job;
+    const attempt = new AttemptClock(job.attemptNumber, endpoint.url ?? '');
+    const deadline = deadlineSignal(endpoint.timeoutMs, signal);
+    try {
+      const url = endpointUrl(endpoint);
+      attempt.request.requestUrl = url.toString();
+      const body = await renderBody(job);
+      const headers = requestHeaders(job, body, attempt.request.startedAt);
+      attempt.request.requestBody = body;
+      attempt.request.requestHeaders = redact(headers, endpoint.auth?.apiKey ? apiKeyHeaderOf(endpoint) : undefined);
+
+      const check = await untilAborted(this.targets.check(url), deadline.signal);
+      if (!check.ok) throw new RefusedTarget(`refused: ${check.reason}; nothing was sent`);
+
+      const response = await request(url, {
+        dispatcher: this.agent,
+        method: endpoint.method,
+        headers: Object.fromEntries(headers.map((h) => [h.key, h.value])),
+        body: body ?? undefined,
+        signal: deadline.signal,
+      });
+      const responseBody = await readCapped(response.body, MAX_RESPONSE_BYTES);
+      const status = response.statusCode;
+      const ok = status >= 200 && status < 300;
+      return attempt.finish(ok ? 'success' : 'http_error', {
+        responseStatus: status,
+        responseHeaders: headerList(response.headers),
+        responseBody,
+        error: ok ? null : httpError(status, response.headers),
+        retryAfter: single(response.headers['retry-after']),
+      });
+    } catch (err) {
+      return attempt.failed(describe(err, deadline.signal, endpoint.timeoutMs));
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private async sendMail(job: DeliveryJob, signal: AbortSignal | undefined): Promise<AttemptResult> {
+    const message = eventMail(job);
+    const attempt = new AttemptClock(job.attemptNumber, `mailto:${message.to.join(',')}`);
+    attempt.request.requestHeaders = [
+      { key: 'to', value: message.to.join(', ') },
+      { key: 'subject', value: message.subject },
+    ];
+    attempt.request.requestBody = message.text;
+    const deadline = deadlineSignal(job.endpoint.timeoutMs, signal);
+    try {
+      if (message.to.length === 0) throw new Error('the endpoint has no e-mail addresses (emailTo)');
+      const answer = await untilAborted(this.mailer.send(message), deadline.signal);
+      return attempt.finish('success', { responseBody: answer });
+    } catch (err) {
+      return attempt.failed(describe(err, deadline.signal, job.endpoint.timeoutMs));
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** The socket's DNS lookup: resolves through the target policy and hands over only checked addresses. */
+  private checkedLookup(
+    hostname: string,
+    options: { all?: boolean },
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ): void {
+    this.targets.check(new URL(`http://${hostname}`)).then(
+      (check) => {
+        if (!check.ok) return callback(new RefusedTarget(`refused at connect: ${check.reason}; nothing was sent`), '');
+        const addresses = check.addresses.map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }));
+        if (options.all) callback(null, addresses);
+        else callback(null, addresses[0].address, addresses[0].family);
+      },
+      (err: Error) => callback(err, ''),
+    );
+  }
+}
+
+/** Builds the attempt record as the attempt goes. */
+class AttemptClock {
+  private readonly started = performance.now();
+  readonly request: Pick<AttemptRecord, 'startedAt' | 'requestUrl' | 'requestHeaders' | 'requestBody'>;
+
+  constructor(
+    private readonly number: number,
+    requestUrl: string,
+  ) {
+    this.request = { startedAt: new Date(), requestUrl, requestHeaders: [], requestBody: null };
+  }
+
+  finish(
+    outcome: AttemptOutcome,
+    response: Partial<Pick<AttemptRecord, 'responseStatus' | 'responseHeaders' | 'responseBody' | 'error'>> & {
+      retryAfter?: string | null;
+    },
+  ): AttemptResult {
+    const { retryAfter = null, ...rest } = response;
+    return {
+      outcome,
+      retryAfter,
+      attempt: {
+        number: this.number,
+        ...this.request,
+        durationMs: Math.round(performance.now() - this.started),
+        responseStatus: null,
+        responseHeaders: null,
+        responseBody: null,
+        error: null,
+        ...rest,
+      },
+    };
+  }
+
+  failed({ outcome, error }: { outcome: AttemptOutcome; error: string }): AttemptResult {
+    return this.finish(outcome, { error });
+  }
+}
+
+function endpointUrl(endpoint: DeliveryJob['endpoint']): URL {
+  if (!endpoint.url) throw new Error('the endpoint has no URL');
+  const url = new URL(endpoint.url);
+  for (const { key, value } of endpoint.queryParams) url.searchParams.append(key, value);
+  return url;
+}
+
+/**
+ * The headers as sent, in order: the webhook's, then the endpoint's custom headers (a later one with the same
+ * name replaces an earlier one), then what Hookline itself sets and a custom header cannot replace: content-type
+ * (not on GET, which has no body), user-agent, the endpoint's receiver auth and the Standard Webhooks signature.
+ */
+function requestHeaders(job: DeliveryJob, body: string | null, now: Date): KeyValue[] {
+  const { webhook, endpoint } = job;
+  const headers = new Map<string, KeyValue>();
+  const set = (key: string, value: string) => headers.set(key.toLowerCase(), { key, value });
+  for (const { key, value } of [...webhook.headers, ...endpoint.headers]) set(key, value);
+  if (body !== null) set('content-type', endpoint.contentType);
+  else headers.delete('content-type');
+  set('user-agent', USER_AGENT);
+  const auth = endpoint.auth;
+  if (auth?.apiKey) set(apiKeyHeaderOf(endpoint), auth.apiKey);
+  if (auth?.bearerToken) set('authorization', `Bearer ${auth.bearerToken}`);
+  else if (auth?.basicUser) {
+    set('authorization', `Basic ${Buffer.from(`${auth.basicUser}:${auth.basicPassword ?? ''}`).toString('base64')}`);
+  }
+  for (const [key, value] of Object.entries(signatureHeaders(webhook, job.event.id, body ?? '', now))) set(key, value);
+  return [...headers.values()];
+}
+
+function apiKeyHeaderOf(endpoint: DeliveryJob['endpoint']): string {
+  return endpoint.auth?.apiKeyHeader || 'x-api-key';
+}
+
+/** Stored attempts never show credentials: Authorization and the API-key header are replaced. */
+function redact(headers: KeyValue[], apiKeyHeader: string | undefined): KeyValue[] {
+  const secret = new Set(['authorization', ...(apiKeyHeader ? [apiKeyHeader.toLowerCase()] : [])]);
+  return headers.map((h) => (secret.has(h.key.toLowerCase()) ? { key: h.key, value: REDACTED } : h));
+}
+
+function headerList(headers: Record<string, string | string[] | undefined>): KeyValue[] {
+  return Object.entries(headers).flatMap(([key, value]) =>
+    value === undefined ? [] : (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: v })),
+  );
+}
+
+function single(value: string | string[] | undefined): string | null {
+  return (Array.isArray(value) ? value[0] : value) ?? null;
+}
+
+function httpError(status: number, headers: Record<string, string | string[] | undefined>): string {
+  if (status >= 300 && status < 400) {
+    const location = single(headers.location);
+    return `HTTP ${status}: redirects are not followed${location ? ` (Location: ${location})` : ''}`;
+  }
+  return `HTTP ${status}`;
+}
+
+/** Reads at most `max` bytes of a response body, then stops reading (the connection is dropped, not drained). */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = max - size;
+    chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+    size += Math.min(chunk.length, room);
+    if (size >= max) break; // leaving the loop destroys the stream
+  }
+  // PostgreSQL text cannot hold NUL characters.
+  return Buffer.concat(chunks).toString('utf8').replaceAll('\0', '\uFFFD');
+}
+
+/** A signal that fires after `timeoutMs` or when `outer` fires, whichever is first. */
+function deadlineSignal(timeoutMs: number, outer: AbortSignal | undefined) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs);
+  const onOuter = () => controller.abort(new AttemptAborted('the worker is shutting down'));
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  return {
+    signal: controller.signal,
+    clear() {
+      clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    },
+  };
+}
+
+/** Settles as `promise` does, or rejects with the signal's reason as soon as it fires. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Turns whatever went wrong into an outcome and a message a person can act on. */
+function describe(err: unknown, signal: AbortSignal, timeoutMs: number): { outcome: AttemptOutcome; error: string } {
+  if (signal.aborted && signal.reason instanceof AttemptTimeout) {
+    return { outcome: 'timeout', error: `timed out after ${timeoutMs} ms` };
+  }
+  if (signal.aborted && signal.reason instanceof AttemptAborted) return { outcome: 'error', error: signal.reason.message };
+  const refused = findCause(err, (e) => e instanceof RefusedTarget);
+  if (refused) return { outcome: 'refused', error: refused.message };
+  if (err instanceof RenderError) return { outcome: 'error', error: err.message };
+  const cause = findCause(err, (e) => typeof (e as NodeJS.ErrnoException).code === 'string') ?? (err as Error);
+  const code = (cause as NodeJS.ErrnoException).code;
+  const message = cause?.message || String(err);
+  return { outcome: 'error', error: code && !message.includes(code) ? `${code}: ${message}` : message };
+}
+
+function findCause(err: unknown, test: (e: Error) => boolean): Error | undefined {
+  for (let e = err as Error | undefined, depth = 0; e && depth < 5; e = e.cause as Error | undefined, depth++) {
+    if (e instanceof Error && test(e)) return e;
+  }
+  return undefined;
+}
