@@ -10,5 +10,5 @@ export const WORK_CHANNEL = 'hookline_work';
 /** For a postgres.js transaction. */
 export const notifyWork = (tx: postgres.TransactionSql) => tx`select pg_notify(${WORK_CHANNEL}, '')`;
 
-/** For a drizzle transaction: `tx.execute(NOTIFY_WORK)`. */
+/** For a drizzle transaction: `tx.execute(NOTIFY_WORK)`; also wakes workers when held deliveries become due. */
 export const NOTIFY_WORK = drizzleSql`select pg_notify(${WORK_CHANNEL}, '')`;

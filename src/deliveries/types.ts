@@ -25,7 +25,8 @@ export const DeliveryRef = builder.loadableNodeRef('Delivery', {
   sort: true,
 });
 
-export const DeliveryAttemptRef = builder.objectRef<DeliveryAttemptRow>('DeliveryAttempt').implement({
+/** Also the shape of testEndpoint's attempt, which belongs to no stored delivery (hence no deliveryId). */
+export const DeliveryAttemptRef = builder.objectRef<Omit<DeliveryAttemptRow, 'deliveryId'>>('DeliveryAttempt').implement({
   description: 'One try at a delivery: the request as sent, the response (truncated) or the error',
   fields: (t) => ({
     number: t.exposeInt('number', { description: '1 for the first attempt' }),

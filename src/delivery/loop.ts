@@ -55,7 +55,8 @@ export class DeliveryWorker {
   private deadline = Infinity;
   private claimNow = true;
   private lastClaimAt = 0;
-  private nextRetryAt = Infinity;
+  /** When the retries this worker scheduled come due (epoch ms), ascending. */
+  private readonly retryTimes: number[] = [];
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -131,11 +132,12 @@ export class DeliveryWorker {
         }
         continue;
       }
-      const wakeAt = Math.min(this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL, this.nextRetryAt);
+      const wakeAt = Math.min(this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL, this.retryTimes[0] ?? Infinity);
       await this.sleep(wakeAt - Date.now());
       if (Date.now() >= wakeAt) {
         this.claimNow = true;
-        if (Date.now() >= this.nextRetryAt) this.nextRetryAt = Infinity;
+        const now = Date.now();
+        while (this.retryTimes.length > 0 && this.retryTimes[0] <= now) this.retryTimes.shift();
       }
     }
   }
@@ -181,7 +183,6 @@ export class DeliveryWorker {
           Math.random(),
           new Date(),
         );
-    if (retry.retry) this.nextRetryAt = Math.min(this.nextRetryAt, Date.now() + retry.delayMs);
     this.toSettle.push({
       deliveryId: claim.deliveryId,
       leaseOwner: claim.leaseOwner,
@@ -231,7 +232,13 @@ export class DeliveryWorker {
     const { metrics, logger } = this.options;
     for (const s of result.settled) {
       if (s.status !== 'RETRYING') metrics.completed.inc({ status: s.status });
+      // Wake up for the earliest retry. Timed from now, after the commit: the row's next_attempt_at was computed
+      // from the transaction's start, so it is due by then (timed from before the write, the claim could find it
+      // not yet due, and the retry would wait for the next poll).
+      if (s.retryInMs !== null) insertSorted(this.retryTimes, Date.now() + s.retryInMs);
     }
+    this.wake(false); // re-times the loop's sleep
+
     const lost = batch.length - result.settled.length;
     if (lost > 0) logger.warn({ lost }, 'leases ran out before settling; other workers own those deliveries now');
     if (result.disabled.length === 0) return;
@@ -271,6 +278,17 @@ export class DeliveryWorker {
       );
     }
   }
+}
+
+function insertSorted(times: number[], time: number): void {
+  let low = 0;
+  let high = times.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (times[mid] <= time) low = mid + 1;
+    else high = mid;
+  }
+  times.splice(low, 0, time);
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -26,8 +26,7 @@ builder.mutationField('testEndpoint', (t) =>
         data: { message: 'A test event sent with testEndpoint', webhookId: webhook.id, endpointId: endpoint.id },
       };
       const result = await ctx.services.sender.send({ event, webhook, endpoint, attemptNumber: 1 });
-      // The attempt belongs to no stored delivery.
-      return { deliveryId: '', ...result.attempt };
+      return result.attempt;
     },
   }),
 );

@@ -1,3 +1,4 @@
+import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { EndpointKindEnum, HttpMethodEnum, KeyValueRef, StateEnum } from '../graphql/common.js';
@@ -138,6 +139,8 @@ builder.mutationField('setEndpointState', (t) =>
       const reset = state === 'ACTIVE' ? { consecutiveFailures: 0 } : {};
       const endpoint = await updateVisibleEndpoint(ctx.services.db, ctx.viewer, args.id, { state, ...reset });
       if (!endpoint) throw notFound('id', args.id);
+      // Held deliveries are due again: wake the workers instead of leaving them to the next poll.
+      if (state === 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);
       return endpoint;
     },
   }),

@@ -1,3 +1,4 @@
+import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { webhooks } from '../../schema/db/webhooks.js';
 import { assertPublicTargets } from '../endpoints/inputs.js';
 import { insertEndpoints } from '../endpoints/queries.js';
@@ -173,6 +174,7 @@ builder.mutationField('updateWebhook', (t) =>
       const teamId = given.teamId === undefined ? current.teamId : await teamFor(ctx, settings.teamId, 'input.teamId');
       const webhook = await updateVisibleWebhook(ctx.services.db, ctx.viewer, input.id, { ...settings, teamId });
       if (!webhook) throw notFound('input.id', input.id);
+      if (webhook.state === 'ACTIVE' && current.state !== 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);
       return { webhook };
     },
   }),
@@ -199,6 +201,8 @@ builder.mutationField('setWebhookState', (t) =>
       const state = parseInput(settableState, args.state, 'state');
       const webhook = await updateVisibleWebhook(ctx.services.db, ctx.viewer, args.id, { state });
       if (!webhook) throw notFound('id', args.id);
+      // Held deliveries are due again: wake the workers instead of leaving them to the next poll.
+      if (state === 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);
       return webhook;
     },
   }),

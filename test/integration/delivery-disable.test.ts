@@ -17,7 +17,8 @@ beforeAll(async () => {
   t = await startTestApp({
     HOOKLINE_RETRY_SCHEDULE: '0ms,50ms,50ms,50ms,50ms,50ms',
     HOOKLINE_DISABLE_AFTER_FAILURES: '3',
-    HOOKLINE_POLL_INTERVAL: '100ms',
+    // No polling to speak of: work is picked up because it is announced (publish, retry timers, re-enabling).
+    HOOKLINE_POLL_INTERVAL: '1h',
     SMTP_URL: smtp.url,
     HOOKLINE_MAIL_FROM: 'Hookline <hookline@hookline.test>',
     HOOKLINE_NOTIFY_EMAIL: 'fallback@hookline.test',

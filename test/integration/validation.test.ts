@@ -113,7 +113,7 @@ const BAD: [string, Mutation, Record<string, unknown>, string][] = [
   ['endpoint update: bad template', 'updateEndpoint', { bodyTemplate: '{% for %}' }, 'input.bodyTemplate'],
   ['endpoint update: private target', 'updateEndpoint', { url: 'http://169.254.169.254/latest/meta-data' }, 'input.url'],
   ['endpoint update: connection header', 'updateEndpoint', { headers: [{ key: 'Connection', value: 'close' }] }, 'input.headers[0].key'],
-  ['trigger: dotted event', 'createTrigger', { resource: 'a', event: 'b.c' }, 'input.event'],
+  ['trigger: empty event segment', 'createTrigger', { resource: 'a', event: 'b..c' }, 'input.event'],
   ['trigger: bad filter key', 'createTrigger', { resource: 'a', event: 'b', filter: { 'x.': 1 } }, 'input.filter'],
 ];
 
