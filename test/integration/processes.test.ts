@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,56 +6,20 @@ import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { graphqlClient } from '../helpers/gql.js';
+import { spawnHookline, type HooklineProcess } from '../helpers/processes.js';
 
-/**
- * Real `hookline serve` processes, started the way supervisors and containers start them: `node bin/hookline.js
- * serve` (never `npm start`, which would not pass signals on). Each child gets an environment built here from
- * nothing, so a DATABASE_URL in the test runner's environment cannot leak into the zero-setup case.
- */
+/** Real `hookline serve` processes (see spawnHookline): zero-setup start, signals, migration lock, bad config. */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const READY_WITHIN = 60_000;
 
-interface Hookline {
-  child: ChildProcess;
-  output(): string;
-  /** The base URL it printed, once it is up. */
-  url: Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Hookline = HooklineProcess;
 
 const started: Hookline[] = [];
 const dataDirs: string[] = [];
 
 function serve(env: Record<string, string>): Hookline {
-  const child = spawn(process.execPath, ['bin/hookline.js', 'serve'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', PORT: '0', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not up within ${READY_WITHIN} ms:\n${output}`)), READY_WITHIN);
-    const look = () => {
-      const match = /health:\s+(http:\/\/\S+)\/healthz/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    };
-    child.stdout!.on('data', look);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`exited (${code ?? signal}) before it was up:\n${output}`));
-    });
-  });
-  url.catch(() => {}); // awaited by the tests; this only keeps an early exit from being "unhandled"
-  const hookline = { child, output: () => output, url, exited };
+  const hookline = spawnHookline(env, READY_WITHIN);
   started.push(hookline);
   return hookline;
 }

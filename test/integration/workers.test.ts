@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp } from '../helpers/app.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { webhookWith } from '../helpers/delivery-fixtures.js';
 import { graphqlClient, type GraphqlClient } from '../helpers/gql.js';
+import { spawnHookline, type HooklineProcess } from '../helpers/processes.js';
 import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
 
@@ -18,15 +17,9 @@ import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
  * restart of the whole service loses nothing.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = 'hl_workers_test_admin_token_0123456789';
 
-interface Hookline {
-  child: ChildProcess;
-  url: Promise<string>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output(): string;
-}
+type Hookline = HooklineProcess;
 
 let database: TestDatabase;
 let dataDir: string;
@@ -35,42 +28,18 @@ let sql: postgres.Sql;
 const processes: Hookline[] = [];
 
 function serve(role: 'api' | 'worker' | 'all'): Hookline {
-  const child = spawn(process.execPath, ['bin/hookline.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      PORT: '0',
-      HOOKLINE_ROLE: role,
-      DATABASE_URL: database.url,
-      HOOKLINE_DATA_DIR: dataDir,
-      HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
-      HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32',
-      HOOKLINE_RETRY_SCHEDULE: '0ms,50ms,50ms',
-      HOOKLINE_POLL_INTERVAL: '200ms',
-      HOOKLINE_LEASE_MARGIN: '500ms',
-      HOOKLINE_WORKER_CONCURRENCY: '16',
-      HOOKLINE_SHUTDOWN_GRACE: '3s',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const hookline = spawnHookline({
+    HOOKLINE_ROLE: role,
+    DATABASE_URL: database.url,
+    HOOKLINE_DATA_DIR: dataDir,
+    HOOKLINE_ADMIN_TOKEN: ADMIN_TOKEN,
+    HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32',
+    HOOKLINE_RETRY_SCHEDULE: '0ms,50ms,50ms',
+    HOOKLINE_POLL_INTERVAL: '200ms',
+    HOOKLINE_LEASE_MARGIN: '500ms',
+    HOOKLINE_WORKER_CONCURRENCY: '16',
+    HOOKLINE_SHUTDOWN_GRACE: '3s',
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const url = new Promise<string>((resolve, reject) => {
-    const look = () => {
-      const match = /health:\s+(http:\/\/\S+)\/healthz/.exec(output);
-      if (match) resolve(match[1]);
-    };
-    child.stdout!.on('data', look);
-    void exited.then(({ code, signal }) => reject(new Error(`${role} exited (${code ?? signal}) before it was up:\n${output}`)));
-  });
-  url.catch(() => {});
-  const hookline = { child, url, exited, output: () => output };
   processes.push(hookline);
   return hookline;
 }
