@@ -1,7 +1,10 @@
 import { and, count, eq, sql } from 'drizzle-orm';
+import { PostgresJsSession } from 'drizzle-orm/postgres-js';
+import type { TransactionSql } from 'postgres';
 import { deliveries } from '../../schema/db/deliveries.js';
 import { endpoints, webhooks } from '../../schema/db/webhooks.js';
 import type { Db } from '../db/client.js';
+import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
 import { badInput, notFound } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
@@ -32,6 +35,7 @@ export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<Deli
       .values({ id: newId('Delivery'), eventId, webhookId, endpointId, replayOf: id })
       .returning();
     await tx.execute(NOTIFY_WORK);
+    await notifyDeliveryUpdated(postgresTransaction(tx), [{ id: row.id, status: 'PENDING' }]);
     return row;
   });
 }
@@ -57,7 +61,10 @@ function replaySource(db: Db, viewer: Viewer, filter: DeliveryFilter) {
     .where(and(deliveryCondition(viewer, filter), eq(webhooks.state, 'ACTIVE'), eq(endpoints.state, 'ACTIVE')));
 }
 
-/** One new delivery per matching delivery, in one INSERT … SELECT; `dryRun` only counts them. */
+/**
+ * One new delivery per matching delivery, in one INSERT … SELECT, announced to workers and to live subscribers
+ * (deliveryUpdated) at commit; `dryRun` only counts them.
+ */
 export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryFilter, dryRun: boolean): Promise<number> {
   if (dryRun) {
     const [{ n }] = await db.select({ n: count() }).from(replaySource(db, viewer, filter).as('r'));
@@ -65,10 +72,24 @@ export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryF
   }
   return db.transaction(async (tx) => {
     const source = replaySource(db, viewer, filter).for('key share', { of: [webhooks, endpoints] });
-    const result = await tx.execute(
-      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source}`,
+    const created = await tx.execute<{ id: string }>(
+      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id`,
     );
-    if (result.count > 0) await tx.execute(NOTIFY_WORK);
-    return result.count;
+    if (created.length > 0) await tx.execute(NOTIFY_WORK);
+    await notifyDeliveryUpdated(
+      postgresTransaction(tx),
+      created.map((d) => ({ id: d.id, status: 'PENDING' as const })),
+    );
+    return created.length;
   });
+}
+
+/**
+ * The postgres.js transaction under a drizzle one (Db is drizzle over postgres.js), for helpers written for
+ * postgres.js such as notifyDeliveryUpdated.
+ */
+function postgresTransaction(tx: { _: { session: unknown } }): TransactionSql {
+  const { session } = tx._;
+  if (!(session instanceof PostgresJsSession)) throw new Error('expected a transaction of drizzle over postgres.js');
+  return session.client as TransactionSql;
 }

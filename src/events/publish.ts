@@ -2,6 +2,7 @@ import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { events } from '../../schema/db/events.js';
 import { notifyWork } from '../deliveries/outbox.js';
+import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
 import { badInput, parseInput } from '../errors.js';
 import type { Services, Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
@@ -103,7 +104,8 @@ function validate(inputs: PublishEventInput[], path: (index: number) => string, 
 /**
  * Publishes a batch of events: the one code path behind publishEvent and publishEvents. All inputs are validated
  * first; then one transaction stores the events and, for each new one, a delivery per ACTIVE endpoint of every
- * ACTIVE webhook it matches (the outbox). Statements per batch are constant: the work is set-based (unnest).
+ * ACTIVE webhook it matches (the outbox), announced at commit to workers (hookline_work) and to live subscribers
+ * (hookline_delivery_updated, as PENDING). Statements per batch are constant: the work is set-based (unnest).
  */
 export async function publishEvents(
   services: Pick<Services, 'sql' | 'db' | 'config' | 'logger'>,
@@ -168,14 +170,16 @@ export async function publishEvents(
     const typeCounts = new Map<string, number>();
     for (const e of fresh) typeCounts.set(e.type, (typeCounts.get(e.type) ?? 0) + 1);
 
+    const deliveryIds = planned.map(() => newId('Delivery'));
     await Promise.all([
       planned.length > 0 &&
         tx`
           insert into deliveries (id, event_id, webhook_id, endpoint_id)
           select * from unnest(
-            ${planned.map(() => newId('Delivery'))}::text[], ${planned.map((p) => fresh[p.eventIndex].id)}::text[],
+            ${deliveryIds}::text[], ${planned.map((p) => fresh[p.eventIndex].id)}::text[],
             ${planned.map((p) => p.webhookId)}::text[], ${planned.map((p) => p.endpointId)}::text[])`,
       planned.length > 0 && notifyWork(tx),
+      notifyDeliveryUpdated(tx, deliveryIds.map((id) => ({ id, status: 'PENDING' as const }))),
       // Sorted: two batches inserting the same new types wait for each other in one order, never in a cycle.
       typeCounts.size > 0 && insertNewTypes(tx, [...typeCounts.keys()].sort()),
     ]);

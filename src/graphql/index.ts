@@ -9,5 +9,7 @@ import '../endpoints/types.js';
 import '../triggers/types.js';
 import '../events/types.js';
 import '../deliveries/types.js';
+import '../delivery/types.js';
+import '../live/types.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

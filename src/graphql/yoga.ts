@@ -7,16 +7,22 @@ import { schema } from './index.js';
 
 export type Yoga = YogaServerInstance<Record<string, unknown>, Context>;
 
-const unauthenticated = () =>
-  new AppError('UNAUTHENTICATED', 'a valid API token is required (Authorization: Bearer <token>)');
+/** The refusal says where the token goes: over graphql-ws (see ws.ts) in connectionParams, else in the header. */
+const unauthenticated = (context: object) =>
+  new AppError(
+    'UNAUTHENTICATED',
+    'connectionParams' in context
+      ? 'a valid API token is required (graphql-ws connectionParams: { authorization: "Bearer <token>" })'
+      : 'a valid API token is required (Authorization: Bearer <token>)',
+  );
 
 /** Every operation needs a token, even `{ __typename }`: refused before anything runs. */
 const requireToken: Plugin<Context> = {
   onExecute({ args, setResultAndStopExecution }) {
-    if (!(args.contextValue as Context).viewer) setResultAndStopExecution({ errors: [unauthenticated()] });
+    if (!(args.contextValue as Context).viewer) setResultAndStopExecution({ errors: [unauthenticated(args.contextValue)] });
   },
   onSubscribe({ args, setResultAndStopExecution }) {
-    if (!(args.contextValue as Context).viewer) setResultAndStopExecution({ errors: [unauthenticated()] });
+    if (!(args.contextValue as Context).viewer) setResultAndStopExecution({ errors: [unauthenticated(args.contextValue)] });
   },
 };
 

@@ -1,0 +1,162 @@
+import { clearAllDataLoaders } from '@pothos/plugin-dataloader';
+import type { State } from '../../schema/db/enums.js';
+import type { DeliveryRow } from '../deliveries/queries.js';
+import { DeliveryRef } from '../deliveries/types.js';
+import { visibleEndpoint } from '../endpoints/types.js';
+import { badInput, notFound } from '../errors.js';
+import { builder } from '../graphql/builder.js';
+import { StateEnum } from '../graphql/common.js';
+import type { Context, Viewer } from '../graphql/context.js';
+import { visibleWebhook, WebhookRef } from '../webhooks/types.js';
+import { deliveryFeed } from './feed.js';
+import type { DeliveryChange } from './feed.sql.js';
+import { healthWatch, HEALTH_THROTTLE_MS } from './health.js';
+import type { WebhookHealth } from './health.sql.js';
+import { Inbox, inboxIterator } from './inbox.js';
+
+/** Deliveries loaded per query when a subscriber has fallen behind. */
+const LOAD_BATCH = 1_000;
+/** Updates a subscriber may have waiting before it is ended (its client stopped reading). */
+const MAX_BEHIND = 50_000;
+
+/**
+ * The visibility rule of webhooks/access.ts, for a webhook's team already at hand: used to pick what reaches a
+ * subscriber. Deliveries are then loaded through DeliveryRef, whose load applies the rule again in SQL.
+ */
+const mayView = (viewer: Viewer, teamId: string | null) =>
+  viewer.role === 'ADMIN' || (teamId !== null && teamId === viewer.teamId);
+
+builder.subscriptionType({
+  description:
+    'Live updates over graphql-ws on /graphql, with the token in connectionParams: { authorization: "Bearer <token>" }',
+});
+
+builder.subscriptionField('deliveryUpdated', (t) =>
+  t.field({
+    type: DeliveryRef,
+    description:
+      'Every status change of the deliveries this token may see (created PENDING, SENDING, RETRYING, SUCCEEDED, ' +
+      'FAILED…), made by any process, in the order they were committed; narrowed to a webhook and/or endpoint. ' +
+      '`status` is the status the change set; the other fields are as loaded just after it. A webhook or endpoint ' +
+      "of another team is NOT_FOUND. After the server's database connection is re-established, deliveries changed " +
+      'meanwhile are sent again with their current status.',
+    args: { webhookId: t.arg.id(), endpointId: t.arg.id() },
+    subscribe: async (_root, args, ctx) => {
+      const viewer = ctx.viewer!;
+      const { webhookId, endpointId } = await visibleFilter(ctx, args);
+      const inbox = new Inbox<DeliveryChange>('deliveryUpdated', MAX_BEHIND);
+      const stop = await deliveryFeed(ctx.services).add((changes) =>
+        inbox.push(
+          changes.filter(
+            (c) =>
+              mayView(viewer, c.teamId) &&
+              (!webhookId || c.webhookId === webhookId) &&
+              (!endpointId || c.endpointId === endpointId),
+          ),
+        ),
+      );
+      return inboxIterator(inbox, LOAD_BATCH, (changes) => loadChanged(ctx, changes), stop);
+    },
+    resolve: (delivery: DeliveryRow) => delivery,
+  }),
+);
+
+/** The filter's webhook and endpoint must be visible to the viewer (else NOT_FOUND), and belong together. */
+async function visibleFilter(ctx: Context, args: { webhookId?: string | null; endpointId?: string | null }) {
+  const { webhookId, endpointId } = args;
+  if (webhookId && !(await visibleWebhook(ctx, webhookId))) throw notFound('webhookId', webhookId);
+  if (endpointId) {
+    const endpoint = await visibleEndpoint(ctx, endpointId);
+    if (!endpoint) throw notFound('endpointId', endpointId);
+    if (webhookId && endpoint.webhookId !== webhookId) {
+      throw badInput('endpointId', `endpoint "${endpointId}" does not belong to webhook "${webhookId}"`);
+    }
+  }
+  return { webhookId, endpointId };
+}
+
+/**
+ * The changed deliveries, loaded in one batch through DeliveryRef's DataLoader (which returns null for what the
+ * viewer may not see), each with the status its change set. The loaders are cleared first: a subscription's
+ * context lives as long as the subscription, and rows or attempts cached for an earlier update would be stale.
+ */
+async function loadChanged(ctx: Context, changes: DeliveryChange[]): Promise<DeliveryRow[]> {
+  clearAllDataLoaders(ctx);
+  const rows = await DeliveryRef.getDataloader(ctx).loadMany(changes.map((c) => c.id));
+  return changes.flatMap((change, i) => {
+    const row = rows[i];
+    return row && !(row instanceof Error) ? [{ ...row, status: change.status }] : [];
+  });
+}
+
+const EndpointHealthRef = builder.objectRef<{ id: string; state: State }>('EndpointHealth').implement({
+  description: "An endpoint's state, as part of its webhook's health",
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    state: t.expose('state', { type: StateEnum }),
+  }),
+});
+
+const WebhookHealthRef = builder.objectRef<WebhookHealth>('WebhookHealth').implement({
+  description:
+    "A webhook's delivery numbers. Attempts are those started in the last hour / 24 hours; an attempt succeeded " +
+    'when the receiver answered 2xx in time (or the mail was accepted). Rates are 0..1; rates and latencies are ' +
+    'null when there were no attempts.',
+  fields: (t) => ({
+    webhookId: t.exposeID('webhookId'),
+    attemptCount1h: t.exposeInt('attemptCount1h'),
+    successRate1h: t.exposeFloat('successRate1h', { nullable: true }),
+    p50LatencyMs1h: t.exposeInt('p50LatencyMs1h', { nullable: true, description: 'Median attempt duration' }),
+    p95LatencyMs1h: t.exposeInt('p95LatencyMs1h', { nullable: true }),
+    attemptCount24h: t.exposeInt('attemptCount24h'),
+    successRate24h: t.exposeFloat('successRate24h', { nullable: true }),
+    p50LatencyMs24h: t.exposeInt('p50LatencyMs24h', { nullable: true }),
+    p95LatencyMs24h: t.exposeInt('p95LatencyMs24h', { nullable: true }),
+    pendingCount: t.exposeInt('pendingCount', {
+      description: 'Deliveries not finished yet (PENDING, SENDING, RETRYING), those held for a non-ACTIVE endpoint included',
+    }),
+    endpoints: t.expose('endpoints', { type: [EndpointHealthRef] }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When these numbers were computed' }),
+  }),
+});
+
+builder.objectFields(WebhookRef, (t) => ({
+  health: t.loadable({
+    type: WebhookHealthRef,
+    description: "This webhook's delivery numbers now (pushed live by Subscription.webhookHealthUpdated)",
+    load: (ids: string[], ctx: Context) => healthWatch(ctx.services).load(ids),
+    sort: (health) => health.webhookId,
+    resolve: (webhook) => webhook.id,
+  }),
+}));
+
+builder.subscriptionField('webhookHealthUpdated', (t) =>
+  t.field({
+    type: WebhookHealthRef,
+    description:
+      "The webhook's health: first the current numbers, then new ones whenever its deliveries change, at most " +
+      `one update per ${HEALTH_THROTTLE_MS} ms. A webhook of another team is NOT_FOUND.`,
+    args: { webhookId: t.arg.id({ required: true }) },
+    subscribe: async (_root, { webhookId }, ctx) => {
+      const viewer = ctx.viewer!;
+      if (!(await visibleWebhook(ctx, webhookId))) throw notFound('webhookId', webhookId);
+      const watch = healthWatch(ctx.services);
+      const inbox = new Inbox<WebhookHealth>('webhookHealthUpdated', MAX_BEHIND);
+      const push = (health: WebhookHealth) => {
+        if (mayView(viewer, health.teamId)) inbox.push([health]);
+      };
+      const stop = await watch.watch(webhookId, push);
+      try {
+        // Loaded after watching starts, so no change falls between the first numbers and the updates.
+        const [current] = await watch.load([webhookId]);
+        if (current) push(current);
+      } catch (err) {
+        stop();
+        throw err;
+      }
+      // Only the newest numbers matter to a subscriber that fell behind.
+      return inboxIterator(inbox, Infinity, async (waiting) => [waiting.at(-1)!], stop);
+    },
+    resolve: (health: WebhookHealth) => health,
+  }),
+);
