@@ -1,14 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryFeed } from '../../src/live/feed.js';
 import { healthWatch } from '../../src/live/health.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { publish, teamToken } from '../helpers/event-fixtures.js';
+import { spawnHookline, type HooklineProcess } from '../helpers/processes.js';
 import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
 import { wsClient, type WsClient } from '../helpers/ws-client.js';
@@ -19,13 +18,10 @@ import { wsClient, type WsClient } from '../helpers/ws-client.js';
  * same database, to a receiver on 127.0.0.1. What a client sees can only have come through Postgres NOTIFY.
  */
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
 let t: TestApp;
 let sql: postgres.Sql;
 let receiver: Receiver;
-let worker: ChildProcess;
-let workerOutput = '';
+let worker: HooklineProcess;
 let workerDataDir: string;
 const clients: WsClient[] = [];
 
@@ -43,37 +39,24 @@ beforeAll(async () => {
     return { status: 200 };
   });
   workerDataDir = await mkdtemp(join(tmpdir(), 'hookline-live-worker-'));
-  worker = spawn(process.execPath, ['bin/hookline.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      DATABASE_URL: t.database.url,
-      HOOKLINE_ROLE: 'worker',
-      HOOKLINE_ADMIN_TOKEN: t.adminToken,
-      HOOKLINE_DATA_DIR: workerDataDir,
-      HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32',
-      // Two attempts, 100 ms apart: a failing endpoint goes PENDING, SENDING, RETRYING, SENDING, FAILED quickly.
-      HOOKLINE_RETRY_SCHEDULE: '100ms',
-      HOOKLINE_POLL_INTERVAL: '100ms',
-      HOOKLINE_SHUTDOWN_GRACE: '5s',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  worker = spawnHookline({
+    DATABASE_URL: t.database.url,
+    HOOKLINE_ROLE: 'worker',
+    HOOKLINE_ADMIN_TOKEN: t.adminToken,
+    HOOKLINE_DATA_DIR: workerDataDir,
+    HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32',
+    // Two attempts, 100 ms apart: a failing endpoint goes PENDING, SENDING, RETRYING, SENDING, FAILED quickly.
+    HOOKLINE_RETRY_SCHEDULE: '100ms',
+    HOOKLINE_POLL_INTERVAL: '100ms',
+    HOOKLINE_SHUTDOWN_GRACE: '5s',
   });
-  worker.stdout!.on('data', (chunk) => (workerOutput += chunk));
-  worker.stderr!.on('data', (chunk) => (workerOutput += chunk));
-  await eventually(async () => /Hookline is running \(worker\)/.test(workerOutput), 60_000).catch(() => {
-    throw new Error(`the worker did not start:\n${workerOutput}`);
-  });
+  await worker.url;
 });
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.kill('SIGTERM');
-    await exited;
+  if (worker && worker.child.exitCode === null) {
+    worker.child.kill('SIGTERM');
+    await worker.exited;
   }
   await receiver?.close();
   await sql?.end();
