@@ -131,3 +131,52 @@ describe('retries', () => {
     await deliveryWhen(t, deliveries[0].id, ['SUCCEEDED']);
   });
 });
+
+describe('replay, end to end', () => {
+  it('sends a replayed FAILED delivery again: same webhook-id and body, a new delivery that succeeds', async () => {
+    let down = true;
+    script['/replayed'] = () => (down ? { status: 500, body: 'down' } : { status: 200 });
+    const hook = await webhookWith(t, [{ url: `${receiver.url}/replayed` }]);
+    const { event, deliveries } = await hook.publish({ replay: 'one' });
+    await deliveryWhen(t, deliveries[0].id, ['FAILED']);
+
+    down = false;
+    const { replayDelivery } = await t.gql.ok(
+      'mutation ($id: ID!) { replayDelivery(id: $id) { delivery { id replayOf { id } } } }',
+      { id: deliveries[0].id },
+    );
+    expect(replayDelivery.delivery.replayOf.id).toBe(deliveries[0].id);
+    const replayed = await deliveryWhen(t, replayDelivery.delivery.id, ['SUCCEEDED']);
+    expect(replayed.attempts.map((a: any) => a.responseStatus)).toEqual([200]);
+
+    const requests = requestsTo('/replayed');
+    expect(requests).toHaveLength(4); // three failed attempts, then the replay
+    expect(new Set(requests.map((r) => r.headers['webhook-id']))).toEqual(new Set([event.id]));
+    expect(new Set(requests.map((r) => r.body)).size).toBe(1);
+  });
+
+  it('replays every FAILED delivery of a webhook in a time range, after a dry run that sends nothing', async () => {
+    let down = true;
+    script['/bulk'] = () => (down ? { status: 500 } : { status: 200 });
+    const hook = await webhookWith(t, [{ url: `${receiver.url}/bulk` }]);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const published = [await hook.publish({ i: 1 }), await hook.publish({ i: 2 })];
+    for (const p of published) await deliveryWhen(t, p.deliveries[0].id, ['FAILED']);
+    down = false;
+
+    const REPLAY = `mutation ($input: ReplayDeliveriesInput!) { replayDeliveries(input: $input) { count } }`;
+    const input = { webhookId: hook.webhook.id, status: ['FAILED'], since };
+    const before = requestsTo('/bulk').length;
+    expect((await t.gql.ok(REPLAY, { input: { ...input, dryRun: true } })).replayDeliveries.count).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(requestsTo('/bulk')).toHaveLength(before);
+
+    expect((await t.gql.ok(REPLAY, { input })).replayDeliveries.count).toBe(2);
+    await eventually(async () => requestsTo('/bulk').length === before + 2);
+    const replayedIds = requestsTo('/bulk')
+      .slice(before)
+      .map((r) => r.headers['webhook-id'])
+      .sort();
+    expect(replayedIds).toEqual(published.map((p) => p.event.id).sort());
+  });
+});
