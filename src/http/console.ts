@@ -17,34 +17,43 @@ const TYPES: Record<string, string> = {
 /** Until the console is built, `/` says where the API is. */
 const FALLBACK = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Hookline</title>
 <link rel="icon" href="data:,"></head><body style="font:16px system-ui;margin:3rem;max-width:40rem">
-<h1>Hookline</h1><p>The admin console is not built in this checkout. The GraphQL API and GraphiQL are at
-<a href="/graphql">/graphql</a>; send <code>Authorization: Bearer &lt;token&gt;</code>.</p></body></html>`;
+<h1>Hookline</h1><p>The admin console is not built in this checkout (<code>npm run build</code> builds it). The
+GraphQL API and GraphiQL are at <a href="/graphql">/graphql</a>; send <code>Authorization: Bearer &lt;token&gt;</code>.
+</p></body></html>`;
 
 /**
- * Serves the built console (console/dist) for GET requests: files by path, and index.html for every other path
- * so that client-side routes survive a reload. Returns false for anything it does not serve.
+ * Serves the built console (console/dist) for GET requests. Paths without an extension are client-side routes and
+ * get index.html, so that they survive a reload; a file path that does not exist (an asset of an older build) is
+ * a 404. `/favicon.ico` is the console's SVG icon. Returns false for anything it does not serve.
  */
 export async function serveConsole(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-  const file = normalize(join(DIST, path));
-  if (!file.startsWith(DIST)) return false;
-  for (const candidate of path.endsWith('/') ? [join(file, 'index.html')] : [file, join(DIST, 'index.html')]) {
-    try {
-      const body = await readFile(candidate);
-      const cache = candidate.includes(`${DIST}/assets/`) ? 'public, max-age=31536000, immutable' : 'no-cache';
-      res.writeHead(200, { 'content-type': TYPES[extname(candidate)] ?? 'application/octet-stream', 'cache-control': cache });
-      res.end(req.method === 'HEAD' ? undefined : body);
-      return true;
-    } catch {
-      // next candidate
-    }
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    return false; // malformed %-escapes
   }
-  if (path === '/favicon.ico') {
-    res.writeHead(204).end();
+  const route = !extname(path);
+  const file = path === '/favicon.ico' ? join(DIST, 'favicon.svg') : route ? join(DIST, 'index.html') : normalize(join(DIST, path));
+  if (!file.startsWith(DIST)) return false;
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch {
+    if (route) {
+      res.writeHead(200, { 'content-type': TYPES['.html'], 'cache-control': 'no-cache' });
+      res.end(req.method === 'HEAD' ? undefined : FALLBACK);
+    } else if (path === '/favicon.ico') {
+      res.writeHead(204).end();
+    } else {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    }
     return true;
   }
-  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-  res.end(FALLBACK);
+  // Built assets have content hashes in their names: cached for good. Everything else is checked each time.
+  const cache = file.startsWith(join(DIST, 'assets/')) ? 'public, max-age=31536000, immutable' : 'no-cache';
+  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': cache });
+  res.end(req.method === 'HEAD' ? undefined : body);
   return true;
 }

@@ -1,0 +1,10 @@
+import { createRoot } from 'react-dom/client';
+import { App } from './App.js';
+import { SessionProvider } from './session.js';
+import './styles.css';
+
+createRoot(document.getElementById('root')!).render(
+  <SessionProvider>
+    <App />
+  </SessionProvider>,
+);
