@@ -126,7 +126,7 @@ async function stopStalePostmaster(pgDir: string, logger?: Logger): Promise<void
   await new Promise((r) => setTimeout(r, 500));
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

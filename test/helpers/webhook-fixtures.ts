@@ -33,3 +33,12 @@ export async function rowCounts(sql: postgres.Sql) {
            (select count(*)::int from triggers) as triggers`;
   return { ...row };
 }
+
+/** Everything the webhook mutations could write, as one fingerprint: any insert, update or delete changes it. */
+export async function tablesFingerprint(sql: postgres.Sql): Promise<string> {
+  const [row] = await sql`select
+    (select coalesce(md5(string_agg(w::text, '|' order by w.id)), '') from webhooks w) ||
+    (select coalesce(md5(string_agg(e::text, '|' order by e.id)), '') from endpoints e) ||
+    (select coalesce(md5(string_agg(g::text, '|' order by g.id)), '') from triggers g) as f`;
+  return row.f;
+}

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../src/db/embedded.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { graphqlClient } from '../helpers/gql.js';
 import { spawnHookline, type HooklineProcess } from '../helpers/processes.js';
@@ -61,14 +62,6 @@ async function postmasterReady(dataDir: string): Promise<boolean> {
   return lines[7]?.trim() === 'ready';
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function stop(hookline: Hookline, signal: NodeJS.Signals = 'SIGTERM') {
   hookline.child.kill(signal);

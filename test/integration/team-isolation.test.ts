@@ -3,7 +3,7 @@ import { insertToken } from '../../src/auth/tokens.js';
 import type { Role } from '../../schema/db/enums.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import type { GraphqlClient } from '../helpers/gql.js';
-import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
+import { createWebhook, openSql, tablesFingerprint } from '../helpers/webhook-fixtures.js';
 
 let t: TestApp;
 let sql: ReturnType<typeof openSql>;
@@ -43,13 +43,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function fingerprint(): Promise<string> {
-  const [row] = await sql`select
-    (select coalesce(md5(string_agg(w::text, '|' order by w.id)), '') from webhooks w) ||
-    (select coalesce(md5(string_agg(e::text, '|' order by e.id)), '') from endpoints e) ||
-    (select coalesce(md5(string_agg(g::text, '|' order by g.id)), '') from triggers g) as f`;
-  return row.f;
-}
+const fingerprint = () => tablesFingerprint(sql);
 
 const NODE = `query ($id: ID!) { node(id: $id) { id } }`;
 const LIST = `{ webhooks(first: 100) { edges { node { id team { id } } } } }`;

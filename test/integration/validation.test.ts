@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
+import { createWebhook, openSql, tablesFingerprint } from '../helpers/webhook-fixtures.js';
 
 let t: TestApp;
 let sql: ReturnType<typeof openSql>;
@@ -22,14 +22,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** Everything the mutations could write, as one fingerprint: any insert, update or delete changes it. */
-async function fingerprint(): Promise<string> {
-  const [row] = await sql`select
-    (select coalesce(md5(string_agg(w::text, '|' order by w.id)), '') from webhooks w) ||
-    (select coalesce(md5(string_agg(e::text, '|' order by e.id)), '') from endpoints e) ||
-    (select coalesce(md5(string_agg(g::text, '|' order by g.id)), '') from triggers g) as f`;
-  return row.f;
-}
+const fingerprint = () => tablesFingerprint(sql);
 
 const MUTATIONS = {
   createWebhook: `mutation ($input: CreateWebhookInput!) { createWebhook(input: $input) { secret } }`,

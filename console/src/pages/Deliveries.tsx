@@ -24,6 +24,26 @@ export function useWebhookChoices() {
   return data?.webhooks.edges.map((e) => e.node) ?? [];
 }
 
+/** A choice of webhook, "All webhooks" first (value ''). */
+function WebhookSelect(props: {
+  id?: string;
+  'aria-label'?: string;
+  webhooks: { id: string; name: string }[];
+  value: string;
+  onChange(value: string): void;
+}) {
+  return (
+    <select id={props.id} aria-label={props['aria-label']} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
+      <option value="">All webhooks</option>
+      {props.webhooks.map((w) => (
+        <option key={w.id} value={w.id}>
+          {w.name}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 export function DeliveriesPage() {
   const { query } = useLocation();
   const webhookId = query.get('webhook') ?? undefined;
@@ -46,14 +66,12 @@ export function DeliveriesPage() {
       }
     >
       <div className="toolbar">
-        <select aria-label="Webhook" value={webhookId ?? ''} onChange={(e) => setQuery({ webhook: e.target.value })}>
-          <option value="">All webhooks</option>
-          {webhooks.map((w) => (
-            <option key={w.id} value={w.id}>
-              {w.name}
-            </option>
-          ))}
-        </select>
+        <WebhookSelect
+          aria-label="Webhook"
+          webhooks={webhooks}
+          value={webhookId ?? ''}
+          onChange={(value) => setQuery({ webhook: value })}
+        />
         <select aria-label="Status" value={status ?? ''} onChange={(e) => setQuery({ status: e.target.value })}>
           <option value="">Any status</option>
           {DELIVERY_STATUSES.map((s) => (
@@ -183,14 +201,7 @@ function ReplayFailedDialog({ open, onClose, webhooks, initialWebhookId }: {
           <div className="form-grid">
             <Field label="Webhook" wide>
               {(id) => (
-                <select id={id} value={webhookId} onChange={(e) => setWebhookId(e.target.value)}>
-                  <option value="">All webhooks</option>
-                  {webhooks.map((w) => (
-                    <option key={w.id} value={w.id}>
-                      {w.name}
-                    </option>
-                  ))}
-                </select>
+                <WebhookSelect id={id} webhooks={webhooks} value={webhookId} onChange={setWebhookId} />
               )}
             </Field>
             <Field label="Failed from">
