@@ -32,9 +32,16 @@ export interface Services {
 export interface Context {
   viewer: Viewer | null;
   services: Services;
+  /** Whether the request's token is still valid (not revoked): long-lived subscriptions ask again as they go. */
+  stillAuthenticated(): Promise<boolean>;
 }
 
 /** The one context factory, for GraphQL over HTTP and over graphql-ws alike. */
 export async function createContext(services: Services, authorization: string | null | undefined): Promise<Context> {
-  return { viewer: await services.authenticate(authorization), services };
+  const viewer = await services.authenticate(authorization);
+  return {
+    viewer,
+    services,
+    stillAuthenticated: async () => viewer !== null && (await services.authenticate(authorization))?.tokenId === viewer.tokenId,
+  };
 }

@@ -3,7 +3,7 @@ import type { State } from '../../schema/db/enums.js';
 import type { DeliveryRow } from '../deliveries/queries.js';
 import { DeliveryRef } from '../deliveries/types.js';
 import { visibleEndpoint } from '../endpoints/types.js';
-import { badInput, notFound } from '../errors.js';
+import { AppError, badInput, notFound } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { StateEnum } from '../graphql/common.js';
 import type { Context, Viewer } from '../graphql/context.js';
@@ -55,11 +55,24 @@ builder.subscriptionField('deliveryUpdated', (t) =>
           ),
         ),
       );
-      return inboxIterator(inbox, LOAD_BATCH, (changes) => loadChanged(ctx, changes), stop);
+      return inboxIterator(inbox, LOAD_BATCH, whileAuthenticated(ctx, (changes) => loadChanged(ctx, changes)), stop);
     },
     resolve: (delivery: DeliveryRow) => delivery,
   }),
 );
+
+/**
+ * A subscription outlives the check made when it started: before each batch, the token is asked about again (the
+ * lookup is cached for a few seconds), and a revoked token ends the subscription with UNAUTHENTICATED.
+ */
+function whileAuthenticated<T, R>(ctx: Context, expand: (batch: T[]) => Promise<R[]>) {
+  return async (batch: T[]): Promise<R[]> => {
+    if (!(await ctx.stillAuthenticated())) {
+      throw new AppError('UNAUTHENTICATED', 'the token of this subscription was revoked; the subscription has ended');
+    }
+    return expand(batch);
+  };
+}
 
 /** The filter's webhook and endpoint must be visible to the viewer (else NOT_FOUND), and belong together. */
 async function visibleFilter(ctx: Context, args: { webhookId?: string | null; endpointId?: string | null }) {
@@ -155,7 +168,7 @@ builder.subscriptionField('webhookHealthUpdated', (t) =>
         throw err;
       }
       // Only the newest numbers matter to a subscriber that fell behind.
-      return inboxIterator(inbox, Infinity, async (waiting) => [waiting.at(-1)!], stop);
+      return inboxIterator(inbox, Infinity, whileAuthenticated(ctx, async (waiting) => [waiting.at(-1)!]), stop);
     },
     resolve: (health: WebhookHealth) => health,
   }),

@@ -198,6 +198,27 @@ describe('deliveryUpdated', () => {
     expect(new Set(admin.values.map((u) => u.webhook.id))).toEqual(new Set([hookA.id, hookB.id]));
   });
 
+  it('ends a subscription whose token is revoked, at its next update', async () => {
+    const { teamId } = await teamToken(t.gql, 'live-revoked');
+    const created = await t.gql.ok(
+      'mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }',
+      { input: { name: 'soon revoked', role: 'VIEWER', teamId } },
+    );
+    await webhookTo(['/revoked'], 'revoked', { teamId });
+    const watcher = watchDeliveries(client(created.createApiToken.token));
+    await subscribers(1);
+    const before = await publish(t.gql, { type: 'live.revoked', data: {} });
+    await watcher.until((u) => u.some((x) => x.id === before.deliveries[0].id));
+
+    await t.gql.ok('mutation ($id: ID!) { revokeApiToken(id: $id) { apiToken { id } } }', { id: created.createApiToken.apiToken.id });
+    await new Promise((r) => setTimeout(r, 5_500)); // token lookups are cached for 5 s
+    const seen = watcher.values.length;
+    const after = await publish(t.gql, { type: 'live.revoked', data: {} });
+    await watcher.done;
+    expect(watcher.errors).toMatchObject([{ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringContaining('revoked') }]);
+    expect(watcher.values.slice(seen).some((x) => x.id === after.deliveries[0].id)).toBe(false);
+  });
+
   it('refuses a subscription without a valid token', async () => {
     for (const token of [null, 'hl_not-a-real-token']) {
       const refused = watchDeliveries(client(token));
