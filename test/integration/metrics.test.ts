@@ -75,3 +75,21 @@ describe('/metrics', () => {
     }
   });
 });
+
+describe('/metrics with HOOKLINE_METRICS_TOKEN', () => {
+  it('asks for the metrics token, and only that one', async () => {
+    const guarded = await startTestApp({ HOOKLINE_ROLE: 'api', HOOKLINE_METRICS_TOKEN: 'metrics-secret-token' });
+    try {
+      const get = (authorization?: string) =>
+        fetch(`${guarded.url}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect((await get()).status).toBe(401);
+      expect((await get(`Bearer ${guarded.adminToken}`)).status).toBe(401);
+      const ok = await get('Bearer metrics-secret-token');
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('hookline_');
+      expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200); // health stays open
+    } finally {
+      await guarded.stop();
+    }
+  });
+});
