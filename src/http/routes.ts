@@ -49,9 +49,28 @@ async function graphql(options: RouteOptions, req: IncomingMessage, res: ServerR
     if (!body) return tooLarge(req, res, options.maxBodyBytes);
     if (body.length === 0) return sendJsonError(res, 400, 'BAD_REQUEST', 'the request body is empty');
     // The stream is consumed; yoga's node adapter takes an already-read body from `req.body`.
-    (req as IncomingMessage & { body?: Buffer }).body = body;
+    (req as IncomingMessage & { body?: unknown }).body = preParsed(req, body) ?? body;
   }
   await yoga.requestListener(req, res);
+}
+
+/**
+ * A JSON request's body as the parsed object, which yoga's node adapter uses as is. Handing it the Buffer instead
+ * costs O(body size) before parsing even starts: the adapter runs Object.keys() on it, one key per byte (27 ms and
+ * a 1-million-entry array for a 1 MiB publishEvents batch). Anything but a JSON object with keys (malformed JSON,
+ * arrays, other content types) goes through the Buffer as before, so yoga answers those exactly as it always did.
+ */
+function preParsed(req: IncomingMessage, body: Buffer): object | undefined {
+  // Yoga's own test for a JSON POST (its request-parser/post-json): other content types keep their own parsers.
+  const type = req.headers['content-type']?.split(',')[0] ?? '';
+  if (!['application/json', 'application/graphql+json'].some((t) => type === t || type.startsWith(`${t};`))) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    const isObject = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    return isObject && Object.keys(parsed).length > 0 ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Reads the whole body, or returns undefined as soon as it grows past `limit` bytes. */

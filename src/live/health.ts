@@ -7,6 +7,12 @@ import { loadHealth, type WebhookHealth } from './health.sql.js';
 /** At most one computation (and push) per webhook per this long. */
 export const HEALTH_THROTTLE_MS = 1_000;
 
+/**
+ * Numbers computed this recently are served again: a page that many people (or one busy client) load costs at most
+ * one computation per webhook per this long, however many requests ask.
+ */
+const REUSE_MS = HEALTH_THROTTLE_MS;
+
 type HealthListener = (health: WebhookHealth) => void;
 
 interface Watched {
@@ -28,6 +34,8 @@ export const retrySpanMs = (config: Config) => config.HOOKLINE_RETRY_SCHEDULE.re
  */
 export class HealthWatch {
   private readonly watched = new Map<string, Watched>();
+  /** The latest computation per webhook (possibly still running), reused until `until`. */
+  private readonly recent = new Map<string, { until: number; health: Promise<WebhookHealth | undefined> }>();
   private stopFeed: Promise<() => void> | undefined;
 
   constructor(
@@ -35,9 +43,27 @@ export class HealthWatch {
     private readonly feed: DeliveryFeed,
   ) {}
 
-  /** Current numbers now (for a new watcher or the Webhook.health field). */
-  load(webhookIds: readonly string[]): Promise<WebhookHealth[]> {
-    return loadHealth(this.services.sql, webhookIds, retrySpanMs(this.services.config));
+  /** Current numbers (for a new watcher or the Webhook.health field): at most REUSE_MS old. */
+  async load(webhookIds: readonly string[]): Promise<WebhookHealth[]> {
+    const now = Date.now();
+    const stale = webhookIds.filter((id) => !((this.recent.get(id)?.until ?? 0) > now));
+    if (stale.length > 0) void this.compute(stale);
+    const found = await Promise.all(webhookIds.map((id) => this.recent.get(id)!.health));
+    return found.filter((health): health is WebhookHealth => health !== undefined);
+  }
+
+  /** Computes these webhooks' numbers in one query, and keeps them for reuse. */
+  private compute(webhookIds: readonly string[]): Promise<WebhookHealth[]> {
+    const now = Date.now();
+    for (const [id, entry] of this.recent) if (entry.until <= now) this.recent.delete(id);
+    const rows = loadHealth(this.services.sql, webhookIds, retrySpanMs(this.services.config));
+    for (const id of webhookIds) {
+      const health = rows.then((all) => all.find((row) => row.webhookId === id));
+      this.recent.set(id, { until: now + REUSE_MS, health });
+      // A failed computation is not reused; the caller that awaits it sees the error.
+      health.catch(() => this.recent.get(id)?.health === health && this.recent.delete(id));
+    }
+    return rows;
   }
 
   /** Calls `listener` with new numbers after the webhook's deliveries change. Returns the function that stops it. */
@@ -103,7 +129,8 @@ export class HealthWatch {
     entry.stale = false;
     entry.lastRunAt = Date.now();
     try {
-      const [health] = await this.load([webhookId]);
+      // Always fresh: it runs because the deliveries changed.
+      const [health] = await this.compute([webhookId]);
       // Watchers may have left meanwhile; a deleted webhook has no health any more.
       if (health && this.watched.get(webhookId) === entry) for (const listener of entry.listeners) listener(health);
     } catch (err) {
