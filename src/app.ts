@@ -13,7 +13,7 @@ import { DeliveryMetrics } from './delivery/metrics.js';
 import { Sender } from './delivery/send.js';
 import type { Services } from './graphql/context.js';
 import { attachGraphqlWs } from './graphql/ws.js';
-import { createGraphqlServer } from './graphql/yoga.js';
+import { createGraphqlServer, type Yoga } from './graphql/yoga.js';
 import { serveConsole } from './http/console.js';
 import { createRequestHandler } from './http/routes.js';
 import { createLogger } from './logger.js';
@@ -57,10 +57,14 @@ export function buildApp(options: AppOptions): App {
   let embedded: EmbeddedDatabase | undefined;
   let database: Database | undefined;
   let services: Services | undefined;
+  let yoga: Yoga | undefined;
   let ready = false;
   let server: Server | undefined;
   let closeWs: (() => Promise<void>) | undefined;
   let worker: DeliveryWorker | undefined;
+  let starting: Promise<StartedApp> | undefined;
+  let stopRequested = false;
+  let wakeStart: (() => void) | undefined;
 
   async function isReady(): Promise<boolean> {
     if (!ready || !database) return false;
@@ -75,45 +79,19 @@ export function buildApp(options: AppOptions): App {
     }
   }
 
-  async function start(): Promise<StartedApp> {
-    const dataDir = resolve(config.HOOKLINE_DATA_DIR);
-    let url = config.DATABASE_URL;
-    if (!url) {
-      embedded = await startEmbeddedPostgres({ dataDir, logger });
-      url = embedded.url;
-    }
-    database = connectDatabase(url, { max: config.HOOKLINE_DB_POOL_SIZE, onQuery: options.onQuery });
-    let generatedAdminToken: string | undefined;
-    await migrateUnderLock(database.sql, async () => {
-      generatedAdminToken = await ensureAdminToken(database!.db, config.HOOKLINE_ADMIN_TOKEN);
-    });
-    if (generatedAdminToken) {
-      await mkdir(dataDir, { recursive: true });
-      await writeFile(join(dataDir, 'admin-token'), generatedAdminToken + '\n', { mode: 0o600 });
-    }
-    const targets = new TargetPolicy(config.HOOKLINE_ALLOW_PRIVATE_TARGETS, config.HOOKLINE_ALLOWED_CIDRS, options.resolver);
-    const mailer = createMailer(config);
-    services = {
-      config,
-      db: database.db,
-      sql: database.sql,
-      logger,
-      targets,
-      sender: new Sender(targets, mailer),
-      mailer,
-      authenticate: tokenAuthenticator(database.db),
-    };
-    const deliveryMetrics = new DeliveryMetrics(metrics, database.sql, logger);
-    if (runsWorker) {
-      const { sql, sender } = services;
-      worker = new DeliveryWorker({ config, sql, logger, sender, mailer, metrics: deliveryMetrics });
-      await worker.start();
-    }
+  function start(): Promise<StartedApp> {
+    starting ??= startOnce();
+    return starting;
+  }
 
-    const yoga = servesApi ? createGraphqlServer(services) : undefined;
+  /**
+   * HTTP first, so that /healthz answers while the process runs and /readyz (503) and /graphql (503) say it is not
+   * ready yet; then the database, waited for with backoff when it is not reachable yet; then the rest.
+   */
+  async function startOnce(): Promise<StartedApp> {
     server = createServer(
       createRequestHandler({
-        yoga,
+        graphql: servesApi ? () => yoga : undefined,
         isReady,
         metrics,
         metricsToken: config.HOOKLINE_METRICS_TOKEN,
@@ -121,22 +99,92 @@ export function buildApp(options: AppOptions): App {
         console: servesApi ? serveConsole : undefined,
       }),
     );
-    if (yoga) closeWs = attachGraphqlWs(server, yoga).close;
     await new Promise<void>((resolveListen, reject) => {
       server!.once('error', reject);
       server!.listen(config.PORT, config.HOST, () => resolveListen());
     });
-    ready = true;
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+
+    const dataDir = resolve(config.HOOKLINE_DATA_DIR);
+    let url = config.DATABASE_URL;
+    if (!url) {
+      embedded = await startEmbeddedPostgres({ dataDir, logger });
+      url = embedded.url;
+    }
+    const generatedAdminToken = await migrateWhenReachable(url);
+    if (generatedAdminToken) {
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, 'admin-token'), generatedAdminToken + '\n', { mode: 0o600 });
+    }
+    const db = database!;
+    const targets = new TargetPolicy(config.HOOKLINE_ALLOW_PRIVATE_TARGETS, config.HOOKLINE_ALLOWED_CIDRS, options.resolver);
+    const mailer = createMailer(config);
+    services = {
+      config,
+      db: db.db,
+      sql: db.sql,
+      logger,
+      targets,
+      sender: new Sender(targets, mailer),
+      mailer,
+      authenticate: tokenAuthenticator(db.db),
+    };
+    const deliveryMetrics = new DeliveryMetrics(metrics, db.sql, logger);
+    if (runsWorker) {
+      const { sql, sender } = services;
+      worker = new DeliveryWorker({ config, sql, logger, sender, mailer, metrics: deliveryMetrics });
+      await worker.start();
+    }
+    if (servesApi) {
+      yoga = createGraphqlServer(services);
+      closeWs = attachGraphqlWs(server, yoga).close;
+    }
+    ready = true;
     logger.info({ role: config.HOOKLINE_ROLE, port, embedded: Boolean(embedded) }, 'hookline started');
     return { url: `http://${host}:${port}`, generatedAdminToken };
+  }
+
+  /**
+   * Connects and migrates; returns the admin token generated on a first start, if any. A database that is not
+   * reachable yet (a container starting beside this one, a server restarting) is waited for with capped, jittered
+   * backoff; any other error (bad credentials, a failed migration) ends the start at once.
+   */
+  async function migrateWhenReachable(url: string): Promise<string | undefined> {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      if (stopRequested) throw new Error('stopped while waiting for the database');
+      database = connectDatabase(url, { max: config.HOOKLINE_DB_POOL_SIZE, onQuery: options.onQuery });
+      try {
+        let generated: string | undefined;
+        await migrateUnderLock(database.sql, async () => {
+          generated = await ensureAdminToken(database!.db, config.HOOKLINE_ADMIN_TOKEN);
+        });
+        return generated;
+      } catch (err) {
+        await database.close(1).catch(() => {});
+        database = undefined;
+        if (!isUnreachable(err)) throw err;
+        const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
+        logger.warn({ err: String(err), retryInMs: wait }, 'the database is not reachable yet; waiting for it');
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, wait);
+          wakeStart = () => {
+            clearTimeout(timer);
+            r();
+          };
+        });
+      }
+    }
   }
 
   /** Stop accepting, let in-flight requests finish (within the grace period), then close the pool and database. */
   async function stop(): Promise<void> {
     ready = false;
+    // A start still under way ends first (a wait for the database is cut short), so nothing it starts is left.
+    stopRequested = true;
+    wakeStart?.();
+    await starting?.catch(() => {});
     const deadline = Date.now() + config.HOOKLINE_SHUTDOWN_GRACE;
     // The worker finishes or releases its deliveries while HTTP closes; both before the pool closes.
     const workerStopped = worker?.stop(deadline - 1000);
@@ -164,4 +212,10 @@ export function buildApp(options: AppOptions): App {
       return services;
     },
   };
+}
+
+/** Errors that mean "no database there (yet)", as opposed to a database that refuses or fails. */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'CONNECT_TIMEOUT', '57P03'].includes(code ?? '');
 }

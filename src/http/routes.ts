@@ -3,8 +3,8 @@ import type { Registry } from 'prom-client';
 import type { Yoga } from '../graphql/yoga.js';
 
 export interface RouteOptions {
-  /** Only api processes serve GraphQL (and the console). */
-  yoga?: Yoga;
+  /** Only api processes serve GraphQL (and the console); until the server exists (start-up), /graphql is 503. */
+  graphql?: () => Yoga | undefined;
   isReady(): Promise<boolean>;
   metrics: Registry;
   metricsToken?: string;
@@ -30,7 +30,11 @@ export function createRequestHandler(options: RouteOptions) {
         res.writeHead(200, { 'content-type': options.metrics.contentType });
         return void res.end(await options.metrics.metrics());
       }
-      if (options.yoga && path === options.yoga.graphqlEndpoint) return await graphql(options, req, res);
+      if (options.graphql && path === '/graphql') {
+        const yoga = options.graphql();
+        if (!yoga) return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
+        return await graphql(yoga, options.maxBodyBytes, req, res);
+      }
       if (options.console && (await options.console(req, res))) return;
       sendText(res, 404, 'not found\n');
     } catch (err) {
@@ -40,13 +44,12 @@ export function createRequestHandler(options: RouteOptions) {
   };
 }
 
-async function graphql(options: RouteOptions, req: IncomingMessage, res: ServerResponse) {
-  const yoga = options.yoga!;
+async function graphql(yoga: Yoga, maxBodyBytes: number, req: IncomingMessage, res: ServerResponse) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > options.maxBodyBytes) return tooLarge(req, res, options.maxBodyBytes);
-    const body = await readBody(req, options.maxBodyBytes);
-    if (!body) return tooLarge(req, res, options.maxBodyBytes);
+    if (declared > maxBodyBytes) return tooLarge(req, res, maxBodyBytes);
+    const body = await readBody(req, maxBodyBytes);
+    if (!body) return tooLarge(req, res, maxBodyBytes);
     if (body.length === 0) return sendJsonError(res, 400, 'BAD_REQUEST', 'the request body is empty');
     // The stream is consumed; yoga's node adapter takes an already-read body from `req.body`.
     (req as IncomingMessage & { body?: unknown }).body = preParsed(req, body) ?? body;
