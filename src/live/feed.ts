@@ -26,6 +26,8 @@ type Task = { announced: DeliveryUpdatedPayload['deliveries'] } | { catchUpSince
  */
 export class DeliveryFeed {
   private readonly listeners = new Set<ChangeListener>();
+  /** The listeners whose add() has resolved (see size). */
+  private readonly live = new Set<ChangeListener>();
   private listening: Promise<void> | undefined;
   private listens = 0;
   /** Date.now() when the LISTEN connection was last known alive (a (re)listen or a notification). */
@@ -38,8 +40,9 @@ export class DeliveryFeed {
     private readonly logger: Logger,
   ) {}
 
+  /** Listeners that are live: added, and this process LISTENs, so every change committed from now reaches them. */
   get size(): number {
-    return this.listeners.size;
+    return this.live.size;
   }
 
   /**
@@ -54,7 +57,11 @@ export class DeliveryFeed {
       this.listeners.delete(listener);
       throw err;
     }
-    return () => this.listeners.delete(listener);
+    this.live.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.live.delete(listener);
+    };
   }
 
   private start(): Promise<void> {
