@@ -9,7 +9,8 @@ export const HEALTH_THROTTLE_MS = 1_000;
 
 /**
  * Numbers computed this recently are served again: a page that many people (or one busy client) load costs at most
- * one computation per webhook per this long, however many requests ask.
+ * one computation per webhook per this long, however many requests ask. A change to the webhook's deliveries seen
+ * while it is watched ends the reuse at once, and a new watcher always starts from freshly computed numbers.
  */
 const REUSE_MS = HEALTH_THROTTLE_MS;
 
@@ -52,8 +53,8 @@ export class HealthWatch {
     return found.filter((health): health is WebhookHealth => health !== undefined);
   }
 
-  /** Computes these webhooks' numbers in one query, and keeps them for reuse. */
-  private compute(webhookIds: readonly string[]): Promise<WebhookHealth[]> {
+  /** Computes these webhooks' numbers now, in one query, and keeps them for reuse. */
+  compute(webhookIds: readonly string[]): Promise<WebhookHealth[]> {
     const now = Date.now();
     for (const [id, entry] of this.recent) if (entry.until <= now) this.recent.delete(id);
     const rows = loadHealth(this.services.sql, webhookIds, retrySpanMs(this.services.config));
@@ -108,6 +109,7 @@ export class HealthWatch {
 
   private onChanges(changes: DeliveryChange[]): void {
     for (const webhookId of new Set(changes.map((c) => c.webhookId))) {
+      this.recent.delete(webhookId); // no longer current
       const entry = this.watched.get(webhookId);
       if (entry) this.schedule(webhookId, entry);
     }

@@ -160,8 +160,8 @@ builder.subscriptionField('webhookHealthUpdated', (t) =>
       };
       const stop = await watch.watch(webhookId, push);
       try {
-        // Loaded after watching starts, so no change falls between the first numbers and the updates.
-        const [current] = await watch.load([webhookId]);
+        // Computed (not reused) after watching starts, so no change falls between the first numbers and the updates.
+        const [current] = await watch.compute([webhookId]);
         if (current) push(current);
       } catch (err) {
         stop();
