@@ -9,6 +9,9 @@ export const ID_PREFIXES = {
   Delivery: 'dlv',
   Team: 'team',
   ApiToken: 'tok',
+  AuditEntry: 'aud',
+  FeedToken: 'feed',
+  ReplayJob: 'job',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

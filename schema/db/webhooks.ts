@@ -54,6 +54,10 @@ export const endpoints = pgTable(
     bodyTemplate: text('body_template'),
     auth: jsonb('auth').$type<EndpointAuth | null>(),
     timeoutMs: integer('timeout_ms').notNull().default(10_000),
+    /** At most this many attempts to this endpoint at once, across all workers (isolation between endpoints). */
+    maxConcurrency: integer('max_concurrency').notNull().default(8),
+    /** Optional cap on attempts started per second, across all workers. */
+    rateLimitPerSecond: integer('rate_limit_per_second'),
     emailTo: text('email_to').array(),
     /** Failed attempts in a row, in the order attempts finish; reset by a success. Drives auto-disable. */
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
