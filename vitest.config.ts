@@ -9,7 +9,10 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    // The fault suite (real processes against stopped databases and misbehaving receivers) runs on its own:
+    // `npm run test:faults`.
+    include: process.env.HOOKLINE_TEST_SUITE === 'faults' ? ['test/faults/**/*.test.ts'] : ['test/**/*.test.ts'],
+    exclude: process.env.HOOKLINE_TEST_SUITE === 'faults' ? [] : ['test/faults/**', '**/node_modules/**'],
     globalSetup: ['test/helpers/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
