@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { LookupAddress } from 'node:dns';
 import { isIPv6 } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -7,17 +6,11 @@ import type { Mailer } from '../mail/mailer.js';
 import { eventMail } from '../mail/messages.js';
 import type { TargetPolicy } from '../security/targets.js';
 import type { AttemptOutcome, AttemptRecord, AttemptResult, DeliveryJob } from './job.js';
-import { RenderError, renderBody } from './render.js';
-import { signatureHeaders } from './sign.js';
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-  .version;
-export const USER_AGENT = `Hookline/${VERSION}`;
+import { RenderError } from './render.js';
+import { buildRequest, redactCredentials } from './request.js';
 
 /** At most this much of a response body is read and stored; the rest is never read. */
 export const MAX_RESPONSE_BYTES = 16 * 1024;
-
-const REDACTED = '[redacted]';
 
 /** The reason an attempt was cut short by the worker (shutdown), as opposed to by its timeout. */
 class AttemptAborted extends Error {}
@@ -65,12 +58,10 @@ export class Sender {
     const attempt = new AttemptClock(job.attemptNumber, endpoint.url ?? '');
     const deadline = deadlineSignal(endpoint.timeoutMs, signal);
     try {
-      const url = endpointUrl(endpoint);
+      const { url, headers, body } = await buildRequest(job, attempt.request.startedAt);
       attempt.request.requestUrl = url.toString();
-      const body = await renderBody(job);
-      const headers = requestHeaders(job, body, attempt.request.startedAt);
       attempt.request.requestBody = body;
-      attempt.request.requestHeaders = redact(headers, endpoint.auth?.apiKey ? apiKeyHeaderOf(endpoint) : undefined);
+      attempt.request.requestHeaders = redactCredentials(headers, endpoint);
 
       const check = await untilAborted(this.targets.check(url), deadline.signal);
       if (!check.ok) throw new RefusedTarget(`refused: ${check.reason}; nothing was sent`);
@@ -175,46 +166,6 @@ class AttemptClock {
   failed({ outcome, error }: { outcome: AttemptOutcome; error: string }): AttemptResult {
     return this.finish(outcome, { error });
   }
-}
-
-function endpointUrl(endpoint: DeliveryJob['endpoint']): URL {
-  if (!endpoint.url) throw new Error('the endpoint has no URL');
-  const url = new URL(endpoint.url);
-  for (const { key, value } of endpoint.queryParams) url.searchParams.append(key, value);
-  return url;
-}
-
-/**
- * The headers as sent, in order: the webhook's, then the endpoint's custom headers (a later one with the same
- * name replaces an earlier one), then what Hookline itself sets and a custom header cannot replace: content-type
- * (not on GET, which has no body), user-agent, the endpoint's receiver auth and the Standard Webhooks signature.
- */
-function requestHeaders(job: DeliveryJob, body: string | null, now: Date): KeyValue[] {
-  const { webhook, endpoint } = job;
-  const headers = new Map<string, KeyValue>();
-  const set = (key: string, value: string) => headers.set(key.toLowerCase(), { key, value });
-  for (const { key, value } of [...webhook.headers, ...endpoint.headers]) set(key, value);
-  if (body !== null) set('content-type', endpoint.contentType);
-  else headers.delete('content-type');
-  set('user-agent', USER_AGENT);
-  const auth = endpoint.auth;
-  if (auth?.apiKey) set(apiKeyHeaderOf(endpoint), auth.apiKey);
-  if (auth?.bearerToken) set('authorization', `Bearer ${auth.bearerToken}`);
-  else if (auth?.basicUser) {
-    set('authorization', `Basic ${Buffer.from(`${auth.basicUser}:${auth.basicPassword ?? ''}`).toString('base64')}`);
-  }
-  for (const [key, value] of Object.entries(signatureHeaders(webhook, job.event.id, body ?? '', now))) set(key, value);
-  return [...headers.values()];
-}
-
-function apiKeyHeaderOf(endpoint: DeliveryJob['endpoint']): string {
-  return endpoint.auth?.apiKeyHeader || 'x-api-key';
-}
-
-/** Stored attempts never show credentials: Authorization and the API-key header are replaced. */
-function redact(headers: KeyValue[], apiKeyHeader: string | undefined): KeyValue[] {
-  const secret = new Set(['authorization', ...(apiKeyHeader ? [apiKeyHeader.toLowerCase()] : [])]);
-  return headers.map((h) => (secret.has(h.key.toLowerCase()) ? { key: h.key, value: REDACTED } : h));
 }
 
 function headerList(headers: Record<string, string | string[] | undefined>): KeyValue[] {
