@@ -10,21 +10,19 @@ import { parseDuration } from './duration.js';
 /** A variable set to an empty string (`PORT=` in an env file) counts as unset. */
 const blankIsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
 
-const duration = (fallback: string) =>
-  z.preprocess(
-    blankIsUnset,
-    z
-      .string()
-      .default(fallback)
-      .transform((value, ctx) => {
-        try {
-          return parseDuration(value);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-          return z.NEVER;
-        }
-      }),
-  );
+const durationText = z.string().transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const duration = (fallback: string) => z.preprocess(blankIsUnset, z.string().default(fallback).pipe(durationText));
+
+/** A duration whose default depends on another variable: undefined when unset. */
+const optionalDuration = z.preprocess(blankIsUnset, durationText.optional());
 
 const int = (min: number, max: number, fallback: number) =>
   z.preprocess(
@@ -119,6 +117,10 @@ export const envSchema = z.object({
   HOOKLINE_POLL_INTERVAL: duration('1s'),
   HOOKLINE_LEASE_MARGIN: duration('30s'),
   HOOKLINE_DB_POOL_SIZE: int(2, 1000, 10),
+  HOOKLINE_RETENTION: duration('30d'),
+  /** Unset: the same as HOOKLINE_RETENTION. */
+  HOOKLINE_RETENTION_FAILED: optionalDuration,
+  HOOKLINE_PRUNE_INTERVAL: duration('10m').refine((ms) => ms >= 1000, { message: 'must be at least 1s' }),
   LOG_LEVEL: z.preprocess(
     blankIsUnset,
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
