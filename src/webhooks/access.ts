@@ -8,8 +8,13 @@ import type { Viewer } from '../graphql/context.js';
  * `undefined` means "no condition" (drizzle's `and()` drops it).
  */
 export function webhookVisibleTo(viewer: Viewer | null): SQL | undefined {
+  return ownedByViewerTeam(webhooks.teamId, viewer);
+}
+
+/** The same rule for any row with its owning team in `teamId` (a null team: ADMIN only), e.g. audit entries. */
+export function ownedByViewerTeam(teamId: AnyColumn, viewer: Viewer | null): SQL | undefined {
   if (viewer?.role === 'ADMIN') return undefined;
-  return viewer?.teamId ? eq(webhooks.teamId, viewer.teamId) : sql`false`;
+  return viewer?.teamId ? eq(teamId, viewer.teamId) : sql`false`;
 }
 
 /** The same rule for a table that only has a `webhook_id` column (endpoints, triggers, deliveries). */
