@@ -1,17 +1,25 @@
 import { auditLog } from '../../schema/db/audit.js';
+import type { Db } from '../db/client.js';
 import type { Viewer } from '../graphql/context.js';
-import { newId, type IdType } from '../ids.js';
+import { idType, newId } from '../ids.js';
 import type { Executor } from '../webhooks/queries.js';
+
+/**
+ * The changed object as far as the audit trail cares: its id (whose prefix gives its type), the team that owns it
+ * (null: no team, or an ADMIN-wide object such as a token; it decides who may read the entry) and its webhook
+ * (a webhook's is itself).
+ */
+export interface AuditTarget {
+  id: string;
+  teamId: string | null;
+  webhookId?: string | null;
+}
 
 /** One change, as the mutation that made it describes it. */
 export interface AuditChange {
   /** `<target>.<verb>`: `webhook.create`, `endpoint.state`, `webhook.rotate_secret`, `delivery.replay`, … */
   action: string;
-  targetType: IdType;
-  targetId: string;
-  /** The team of the changed object (null: none, or an ADMIN-wide object such as a token): who may read the entry. */
-  teamId: string | null;
-  webhookId: string | null;
+  target: AuditTarget;
   /** Omit `before` for a creation and `after` for a deletion; with both, only the fields that differ are kept. */
   before?: object | null;
   after?: object | null;
@@ -22,6 +30,8 @@ export interface AuditChange {
  * its entry commit or roll back together (a rejected mutation leaves no entry). Secrets are redacted here.
  */
 export async function recordAudit(tx: Executor, viewer: Viewer | null, change: AuditChange): Promise<void> {
+  const { target } = change;
+  const targetType = idType(target.id) ?? 'Unknown';
   let before = change.before ? plain(change.before) : null;
   let after = change.after ? plain(change.after) : null;
   if (before && after) ({ before, after } = changedFields(before, after));
@@ -29,13 +39,64 @@ export async function recordAudit(tx: Executor, viewer: Viewer | null, change: A
     id: newId('AuditEntry'),
     actorTokenId: viewer?.tokenId ?? null,
     actor: viewer?.name ?? null,
-    teamId: change.teamId,
+    teamId: target.teamId,
     action: change.action,
-    targetType: change.targetType,
-    targetId: change.targetId,
-    webhookId: change.webhookId,
+    targetType,
+    targetId: target.id,
+    webhookId: target.webhookId ?? (targetType === 'Webhook' ? target.id : null),
     before: before && redact(before),
     after: after && redact(after),
+  });
+}
+
+/** Creates an object and records it, in one transaction; the entry's `after` is the row `create` returns. */
+export function auditedCreate<T extends AuditTarget>(
+  db: Db,
+  viewer: Viewer | null,
+  action: string,
+  create: (tx: Executor) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (tx) => {
+    const row = await create(tx);
+    await recordAudit(tx, viewer, { action, target: row, after: row });
+    return row;
+  });
+}
+
+/**
+ * Changes one object and records it, in one transaction. `lock` reads the object locked (SELECT … FOR UPDATE), so
+ * that `before` is exactly what the change replaced even when another update races it; `change` writes and
+ * returns the new row. Null, with nothing written, when `lock` or `change` finds no object.
+ */
+export function auditedUpdate<T extends AuditTarget>(
+  db: Db,
+  viewer: Viewer | null,
+  action: string,
+  lock: (tx: Executor) => PromiseLike<T[]>,
+  change: (tx: Executor) => Promise<T | null>,
+): Promise<T | null> {
+  return db.transaction(async (tx) => {
+    const [before] = await lock(tx);
+    const after = before ? await change(tx) : null;
+    if (!after) return null;
+    await recordAudit(tx, viewer, { action, target: after, before, after });
+    return after;
+  });
+}
+
+/** Deletes one object and records it whole (as `lock` read it, locked), in one transaction. False: no object. */
+export function auditedDelete<T extends AuditTarget>(
+  db: Db,
+  viewer: Viewer | null,
+  action: string,
+  lock: (tx: Executor) => PromiseLike<T[]>,
+  remove: (tx: Executor) => Promise<boolean>,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [before] = await lock(tx);
+    if (!before || !(await remove(tx))) return false;
+    await recordAudit(tx, viewer, { action, target: before, before });
+    return true;
   });
 }
 

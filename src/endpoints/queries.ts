@@ -11,12 +11,14 @@ export type EndpointRow = typeof endpoints.$inferSelect & { teamId: string | nul
 
 const endpointColumns = { ...getTableColumns(endpoints), teamId: webhooks.teamId };
 
-export function selectVisibleEndpoints(db: Executor, viewer: Viewer | null, ids: string[]): Promise<EndpointRow[]> {
-  return db
+/** `lock`: FOR UPDATE of the endpoint rows, for a transaction that reads them before changing them (audit trail). */
+export function selectVisibleEndpoints(db: Executor, viewer: Viewer | null, ids: string[], lock = false): Promise<EndpointRow[]> {
+  const query = db
     .select(endpointColumns)
     .from(endpoints)
     .innerJoin(webhooks, eq(webhooks.id, endpoints.webhookId))
     .where(and(inArray(endpoints.id, ids), webhookVisibleTo(viewer)));
+  return lock ? query.for('update', { of: endpoints }) : query;
 }
 
 /** The endpoints of each of these (already visible) webhooks, in creation order: one query for a whole page. */

@@ -11,12 +11,14 @@ export type TriggerRow = typeof triggers.$inferSelect & { teamId: string | null 
 
 const triggerColumns = { ...getTableColumns(triggers), teamId: webhooks.teamId };
 
-export function selectVisibleTriggers(db: Executor, viewer: Viewer | null, ids: string[]): Promise<TriggerRow[]> {
-  return db
+/** `lock`: FOR UPDATE of the trigger rows, for a transaction that reads them before deleting them (audit trail). */
+export function selectVisibleTriggers(db: Executor, viewer: Viewer | null, ids: string[], lock = false): Promise<TriggerRow[]> {
+  const query = db
     .select(triggerColumns)
     .from(triggers)
     .innerJoin(webhooks, eq(webhooks.id, triggers.webhookId))
     .where(and(inArray(triggers.id, ids), webhookVisibleTo(viewer)));
+  return lock ? query.for('update', { of: triggers }) : query;
 }
 
 /** The triggers of each of these (already visible) webhooks, in creation order: one query for a whole page. */

@@ -19,11 +19,13 @@ export function groupByWebhook<T extends { webhookId: string }>(webhookIds: read
   return webhookIds.map((id) => groups.get(id)!);
 }
 
-export function selectVisibleWebhooks(db: Executor, viewer: Viewer | null, ids: string[]): Promise<WebhookRow[]> {
-  return db
+/** `lock`: FOR UPDATE, for a transaction that reads a webhook as it is before changing it (the audit trail). */
+export function selectVisibleWebhooks(db: Executor, viewer: Viewer | null, ids: string[], lock = false): Promise<WebhookRow[]> {
+  const query = db
     .select()
     .from(webhooks)
     .where(and(inArray(webhooks.id, ids), webhookVisibleTo(viewer)));
+  return lock ? query.for('update') : query;
 }
 
 /** `%`, `_` and `\` are LIKE wildcards / escape: a search for them means the characters themselves. */
