@@ -58,6 +58,9 @@ export const endpoints = pgTable(
     maxConcurrency: integer('max_concurrency').notNull().default(8),
     /** Optional cap on attempts started per second, across all workers. */
     rateLimitPerSecond: integer('rate_limit_per_second'),
+    /** The rate limit's current one-second window, kept by the claim: when it opened and the attempts it started. */
+    rateWindowStartedAt: timestamp('rate_window_started_at', { withTimezone: true }),
+    rateWindowCount: integer('rate_window_count').notNull().default(0),
     emailTo: text('email_to').array(),
     /** Failed attempts in a row, in the order attempts finish; reset by a success. Drives auto-disable. */
     consecutiveFailures: integer('consecutive_failures').notNull().default(0),
