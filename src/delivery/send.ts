@@ -235,10 +235,30 @@ function describe(err: unknown, signal: AbortSignal, timeoutMs: number): { outco
   const refused = findCause(err, (e) => e instanceof RefusedTarget);
   if (refused) return { outcome: 'refused', error: refused.message };
   if (err instanceof RenderError) return { outcome: 'error', error: err.message };
+  const parser = findCause(err, (e) => e.name === 'HTTPParserError');
+  if (parser) return { outcome: 'error', error: `invalid HTTP response from the receiver: ${parser.message}` };
   const cause = findCause(err, (e) => typeof (e as NodeJS.ErrnoException).code === 'string') ?? (err as Error);
   const code = (cause as NodeJS.ErrnoException).code;
   const message = cause?.message || String(err);
-  return { outcome: 'error', error: code && !message.includes(code) ? `${code}: ${message}` : message };
+  const plain = code && !message.includes(code) ? `${code}: ${message}` : message;
+  return { outcome: 'error', error: socketError(code, message) ?? plain };
+}
+
+/** Certificate checks that fail on the receiver's side of TLS (Node's codes, from OpenSSL's verify results). */
+const UNTRUSTED_CERTIFICATE = /^(DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|CERT_|ERR_TLS_CERT_ALTNAME_INVALID)/;
+
+/**
+ * What a receiver that misbehaves on the wire did, said so that its owner recognises it; the code stays at the end
+ * for searching. Undefined for anything else (described by its own message).
+ */
+function socketError(code: string | undefined, message: string): string | undefined {
+  if (!code) return undefined;
+  if (code === 'ECONNRESET') return `connection reset by the receiver (${code})`;
+  // undici's "other side closed": the receiver closed the connection before a whole response arrived.
+  if (code === 'UND_ERR_SOCKET') return `connection closed by the receiver before a complete response (${message})`;
+  if (UNTRUSTED_CERTIFICATE.test(code)) return `TLS: the receiver's certificate is not trusted: ${message} (${code})`;
+  if (code.startsWith('ERR_SSL_')) return `TLS handshake with the receiver failed: ${message} (${code})`;
+  return undefined;
 }
 
 function findCause(err: unknown, test: (e: Error) => boolean): Error | undefined {
