@@ -1,14 +1,15 @@
+import { auditedDelete, auditedUpdate, recordAudit } from '../audit/record.js';
 import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { webhooks } from '../../schema/db/webhooks.js';
 import { assertPublicTargets } from '../endpoints/inputs.js';
-import { insertEndpoints } from '../endpoints/queries.js';
+import { insertEndpoints, selectEndpointsOfWebhooks } from '../endpoints/queries.js';
 import { badInput, notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { KeyValueRef, pageNewestFirst, StateEnum } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import { TeamRef } from '../teams/types.js';
-import { insertTriggers } from '../triggers/queries.js';
+import { insertTriggers, selectTriggersOfWebhooks } from '../triggers/queries.js';
 import { text } from './fields.js';
 import {
   changes,
@@ -151,8 +152,12 @@ builder.mutationField('createWebhook', (t) =>
       const webhook = await ctx.services.db.transaction(async (tx) => {
         const id = newId('Webhook');
         const row = await insertWebhook(tx, { ...values, id, ownerLogin: by, createdBy: by, updatedBy: by });
-        await insertEndpoints(tx, row, endpoints);
-        await insertTriggers(tx, row, triggers);
+        const after = {
+          ...row,
+          endpoints: await insertEndpoints(tx, row, endpoints),
+          triggers: await insertTriggers(tx, row, triggers),
+        };
+        await recordAudit(tx, ctx.viewer, { action: 'webhook.create', target: row, after });
         return row;
       });
       return { webhook, secret: values.secret };
@@ -172,7 +177,13 @@ builder.mutationField('updateWebhook', (t) =>
       const given = changes(input);
       const settings = parseInput(webhookSchema, { ...webhookAsInput(current), ...given }, 'input');
       const teamId = given.teamId === undefined ? current.teamId : await teamFor(ctx, settings.teamId, 'input.teamId');
-      const webhook = await updateVisibleWebhook(ctx.services.db, ctx.viewer, input.id, { ...settings, teamId });
+      const webhook = await auditedUpdate(
+        ctx.services.db,
+        ctx.viewer,
+        'webhook.update',
+        (tx) => selectVisibleWebhooks(tx, ctx.viewer, [input.id], true),
+        (tx) => updateVisibleWebhook(tx, ctx.viewer, input.id, { ...settings, teamId }),
+      );
       if (!webhook) throw notFound('input.id', input.id);
       if (webhook.state === 'ACTIVE' && current.state !== 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);
       return { webhook };
@@ -186,7 +197,23 @@ builder.mutationField('deleteWebhook', (t) =>
     description: 'Deletes a webhook with its endpoints, triggers and deliveries',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
-      if (!(await deleteVisibleWebhook(ctx.services.db, ctx.viewer, id))) throw notFound('id', id);
+      const deleted = await auditedDelete(
+        ctx.services.db,
+        ctx.viewer,
+        'webhook.delete',
+        // The entry keeps the whole webhook, with the endpoints and triggers the delete takes along.
+        async (tx) => {
+          const [webhook] = await selectVisibleWebhooks(tx, ctx.viewer, [id], true);
+          if (!webhook) return [];
+          const [[endpoints], [triggers]] = await Promise.all([
+            selectEndpointsOfWebhooks(tx, [id]),
+            selectTriggersOfWebhooks(tx, [id]),
+          ]);
+          return [{ ...webhook, endpoints, triggers }];
+        },
+        (tx) => deleteVisibleWebhook(tx, ctx.viewer, id),
+      );
+      if (!deleted) throw notFound('id', id);
       return { deletedId: id };
     },
   }),
@@ -199,7 +226,13 @@ builder.mutationField('setWebhookState', (t) =>
     args: { id: t.arg.id({ required: true }), state: t.arg({ type: StateEnum, required: true }) },
     resolve: async (_root, args, ctx) => {
       const state = parseInput(settableState, args.state, 'state');
-      const webhook = await updateVisibleWebhook(ctx.services.db, ctx.viewer, args.id, { state });
+      const webhook = await auditedUpdate(
+        ctx.services.db,
+        ctx.viewer,
+        'webhook.state',
+        (tx) => selectVisibleWebhooks(tx, ctx.viewer, [args.id], true),
+        (tx) => updateVisibleWebhook(tx, ctx.viewer, args.id, { state }),
+      );
       if (!webhook) throw notFound('id', args.id);
       // Held deliveries are due again: wake the workers instead of leaving them to the next poll.
       if (state === 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);
@@ -216,7 +249,13 @@ builder.mutationField('rotateWebhookSecret', (t) =>
     resolve: async (_root, { id }, ctx) => {
       const secret = generateSecret();
       const { db, config } = ctx.services;
-      const webhook = await rotateVisibleWebhookSecret(db, ctx.viewer, id, secret, config.HOOKLINE_SECRET_OVERLAP);
+      const webhook = await auditedUpdate(
+        db,
+        ctx.viewer,
+        'webhook.rotate_secret',
+        (tx) => selectVisibleWebhooks(tx, ctx.viewer, [id], true),
+        (tx) => rotateVisibleWebhookSecret(tx, ctx.viewer, id, secret, config.HOOKLINE_SECRET_OVERLAP),
+      );
       if (!webhook) throw notFound('id', id);
       return { webhook, secret };
     },
