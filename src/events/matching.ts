@@ -69,21 +69,36 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   );
 }
 
-/** Resource and event equal (or `*`), and every filter path present in the data with an equal value. */
-export function triggerMatches(trigger: MatchableTrigger, event: MatchableEvent): boolean {
-  if (trigger.resource !== '*' && trigger.resource !== event.resource) return false;
-  if (trigger.event !== '*' && trigger.event !== event.event) return false;
-  if (!trigger.filter) return true;
-  return Object.entries(trigger.filter).every(([path, expected]) => {
-    const actual = valueAtPath(event.data, path);
-    return actual !== undefined && jsonEqual(actual, expected);
-  });
+/*
+ * The matching rules, one predicate each. triggerMatches and webhookMatches (publishing, the feed) short-circuit
+ * through them; explainMatch (explain.ts) evaluates every one of them to say which held.
+ */
+
+/** A trigger's resource or event: `*` or equal. */
+export function segmentMatches(pattern: string, value: string): boolean {
+  return pattern === '*' || pattern === value;
+}
+
+/** A filter key holds when its path exists in the data with an equal value. */
+export function filterValueMatches(actual: unknown, expected: unknown): boolean {
+  return actual !== undefined && jsonEqual(actual, expected);
 }
 
 /** A webhook made for one login only takes events whose `context.login` is that login. */
-export function webhookMatches(webhook: CandidateWebhook, event: MatchableEvent): boolean {
-  if (webhook.forLogin !== null && event.context?.login !== webhook.forLogin) return false;
-  return webhook.triggers.some((trigger) => triggerMatches(trigger, event));
+export function loginMatches(forLogin: string | null, context: MatchableEvent['context']): boolean {
+  return forLogin === null || context?.login === forLogin;
+}
+
+/** Resource and event equal (or `*`), and every filter path present in the data with an equal value. */
+export function triggerMatches(trigger: MatchableTrigger, event: MatchableEvent): boolean {
+  if (!segmentMatches(trigger.resource, event.resource) || !segmentMatches(trigger.event, event.event)) return false;
+  if (!trigger.filter) return true;
+  return Object.entries(trigger.filter).every(([path, expected]) => filterValueMatches(valueAtPath(event.data, path), expected));
+}
+
+/** forLogin holds and at least one trigger matches. */
+export function webhookMatches(webhook: Pick<CandidateWebhook, 'forLogin' | 'triggers'>, event: MatchableEvent): boolean {
+  return loginMatches(webhook.forLogin, event.context) && webhook.triggers.some((trigger) => triggerMatches(trigger, event));
 }
 
 export interface PlannedDelivery {

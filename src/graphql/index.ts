@@ -11,5 +11,8 @@ import '../events/types.js';
 import '../deliveries/types.js';
 import '../delivery/types.js';
 import '../live/types.js';
+import '../events/explain.types.js';
+import '../delivery/preview.js';
+import '../replay-jobs/types.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
