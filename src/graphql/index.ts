@@ -13,6 +13,5 @@ import '../delivery/types.js';
 import '../live/types.js';
 import '../events/explain.types.js';
 import '../delivery/preview.js';
-import '../replay-jobs/types.js';
 
 export const schema = builder.toSchema({ sortSchema: false });
