@@ -1,3 +1,4 @@
+import { auditedCreate, auditedDelete, auditedUpdate } from '../audit/record.js';
 import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
@@ -89,8 +90,10 @@ builder.mutationField('createEndpoint', (t) =>
       const webhook = await visibleWebhook(ctx, webhookId);
       if (!webhook) throw notFound('input.webhookId', webhookId);
       await assertPublicTargets(ctx.services.targets, [{ url: values.url, field: 'input.url' }]);
-      const [endpoint] = await insertEndpoints(ctx.services.db, webhook, [values]);
-      return endpoint;
+      return auditedCreate(ctx.services.db, ctx.viewer, 'endpoint.create', async (tx) => {
+        const [endpoint] = await insertEndpoints(tx, webhook, [values]);
+        return endpoint;
+      });
     },
   }),
 );
@@ -108,7 +111,13 @@ builder.mutationField('updateEndpoint', (t) =>
       if (given.url !== undefined || given.kind !== undefined) {
         await assertPublicTargets(ctx.services.targets, [{ url: values.url, field: 'input.url' }]);
       }
-      const endpoint = await updateVisibleEndpoint(ctx.services.db, ctx.viewer, input.id, values);
+      const endpoint = await auditedUpdate(
+        ctx.services.db,
+        ctx.viewer,
+        'endpoint.update',
+        (tx) => selectVisibleEndpoints(tx, ctx.viewer, [input.id], true),
+        (tx) => updateVisibleEndpoint(tx, ctx.viewer, input.id, values),
+      );
       if (!endpoint) throw notFound('input.id', input.id);
       return endpoint;
     },
@@ -121,7 +130,14 @@ builder.mutationField('deleteEndpoint', (t) =>
     description: 'Deletes an endpoint with its deliveries',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
-      if (!(await deleteVisibleEndpoint(ctx.services.db, ctx.viewer, id))) throw notFound('id', id);
+      const deleted = await auditedDelete(
+        ctx.services.db,
+        ctx.viewer,
+        'endpoint.delete',
+        (tx) => selectVisibleEndpoints(tx, ctx.viewer, [id], true),
+        (tx) => deleteVisibleEndpoint(tx, ctx.viewer, id),
+      );
+      if (!deleted) throw notFound('id', id);
       return { deletedId: id };
     },
   }),
@@ -137,7 +153,13 @@ builder.mutationField('setEndpointState', (t) =>
     resolve: async (_root, args, ctx) => {
       const state = parseInput(settableState, args.state, 'state');
       const reset = state === 'ACTIVE' ? { consecutiveFailures: 0 } : {};
-      const endpoint = await updateVisibleEndpoint(ctx.services.db, ctx.viewer, args.id, { state, ...reset });
+      const endpoint = await auditedUpdate(
+        ctx.services.db,
+        ctx.viewer,
+        'endpoint.state',
+        (tx) => selectVisibleEndpoints(tx, ctx.viewer, [args.id], true),
+        (tx) => updateVisibleEndpoint(tx, ctx.viewer, args.id, { state, ...reset }),
+      );
       if (!endpoint) throw notFound('id', args.id);
       // Held deliveries are due again: wake the workers instead of leaving them to the next poll.
       if (state === 'ACTIVE') await ctx.services.db.execute(NOTIFY_WORK);

@@ -1,3 +1,4 @@
+import { auditedCreate, auditedDelete } from '../audit/record.js';
 import { notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
@@ -52,8 +53,10 @@ builder.mutationField('createTrigger', (t) =>
       const values = parseInput(triggerSchema, fields, 'input');
       const webhook = await visibleWebhook(ctx, webhookId);
       if (!webhook) throw notFound('input.webhookId', webhookId);
-      const [trigger] = await insertTriggers(ctx.services.db, webhook, [values]);
-      return trigger;
+      return auditedCreate(ctx.services.db, ctx.viewer, 'trigger.create', async (tx) => {
+        const [trigger] = await insertTriggers(tx, webhook, [values]);
+        return trigger;
+      });
     },
   }),
 );
@@ -63,7 +66,14 @@ builder.mutationField('deleteTrigger', (t) =>
     type: deletePayload('DeleteTriggerPayload'),
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
-      if (!(await deleteVisibleTrigger(ctx.services.db, ctx.viewer, id))) throw notFound('id', id);
+      const deleted = await auditedDelete(
+        ctx.services.db,
+        ctx.viewer,
+        'trigger.delete',
+        (tx) => selectVisibleTriggers(tx, ctx.viewer, [id], true),
+        (tx) => deleteVisibleTrigger(tx, ctx.viewer, id),
+      );
+      if (!deleted) throw notFound('id', id);
       return { deletedId: id };
     },
   }),
