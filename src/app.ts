@@ -127,7 +127,7 @@ export function buildApp(options: AppOptions): App {
       sql: db.sql,
       logger,
       targets,
-      sender: new Sender(targets, mailer),
+      sender: new Sender(targets, mailer, config.HOOKLINE_ENCRYPTION_KEY),
       mailer,
       authenticate: tokenAuthenticator(db.db),
     };

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { Keyring, parseKeyring } from './security/crypto.js';
 
 /**
  * The whole configuration, parsed once from the environment. Nothing else reads process.env:
@@ -82,6 +83,17 @@ const cidrList = z
     return cidrs;
   });
 
+/** HOOKLINE_ENCRYPTION_KEY: unset gives an empty keyring (secrets are stored as given, with a warning at start). */
+const keyring = optionalString.transform((value, ctx) => {
+  if (value === undefined) return new Keyring([]);
+  try {
+    return parseKeyring(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
 export const envSchema = z.object({
   PORT: int(0, 65535, 4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -112,6 +124,7 @@ export const envSchema = z.object({
   HOOKLINE_MAX_COST: int(100, 10_000_000, 50_000),
   HOOKLINE_MAX_PAGE_SIZE: int(1, 10_000, 100),
   HOOKLINE_SECRET_OVERLAP: duration('24h'),
+  HOOKLINE_ENCRYPTION_KEY: keyring,
   HOOKLINE_WORKER_CONCURRENCY: int(1, 10_000, 64),
   HOOKLINE_WORKER_BATCH: int(1, 10_000, 100),
   HOOKLINE_POLL_INTERVAL: duration('1s'),

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { KeyValue } from '../../schema/db/enums.js';
+import type { Keyring } from '../security/crypto.js';
+import { isCredentialName, REDACTED } from '../security/redact.js';
+import { decryptJobSecrets } from '../webhooks/secret.js';
 import type { DeliveryJob } from './job.js';
 import { renderBody } from './render.js';
 import { signatureHeaders } from './sign.js';
@@ -7,8 +10,6 @@ import { signatureHeaders } from './sign.js';
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
 export const USER_AGENT = `Hookline/${VERSION}`;
-
-const REDACTED = '[redacted]';
 
 /** One HTTP request exactly as an attempt sends it. */
 export interface BuiltRequest {
@@ -21,13 +22,14 @@ export interface BuiltRequest {
 
 /**
  * The request an HTTP attempt sends for this job at `now`: the one place it is built, shared by the Sender and
- * previewRequest, so a preview is the real request by construction. Throws RenderError when the body template
- * fails, and an Error when the endpoint has no URL.
+ * previewRequest, so a preview is the real request by construction. The job's secrets are as stored; they are
+ * decrypted here, so that plaintext secrets live only as long as the request. Throws RenderError when the body
+ * template fails, DecryptError when a secret's key is not configured, and an Error when the endpoint has no URL.
  */
-export async function buildRequest(job: DeliveryJob, now: Date): Promise<BuiltRequest> {
+export async function buildRequest(job: DeliveryJob, now: Date, keyring: Keyring): Promise<BuiltRequest> {
   const url = endpointUrl(job.endpoint);
   const body = await renderBody(job);
-  return { method: job.endpoint.method, url, headers: requestHeaders(job, body, now), body };
+  return { method: job.endpoint.method, url, headers: requestHeaders(decryptJobSecrets(keyring, job), body, now), body };
 }
 
 function endpointUrl(endpoint: DeliveryJob['endpoint']): URL {
@@ -65,10 +67,13 @@ function apiKeyHeaderOf(endpoint: DeliveryJob['endpoint']): string {
 }
 
 /**
- * The headers with the endpoint's credentials (Authorization and its API-key header) replaced: what stored
- * attempts and request previews show, since credentials are write-only.
+ * The headers with every credential replaced: the endpoint's auth (Authorization, its API-key header, whatever it
+ * is named) and custom headers whose names mark a credential (X-Api-Key, Cookie, X-Auth-Token, …). This is what
+ * stored attempts and request previews show, since credentials are write-only.
  */
 export function redactCredentials(headers: KeyValue[], endpoint: DeliveryJob['endpoint']): KeyValue[] {
-  const secret = new Set(['authorization', ...(endpoint.auth?.apiKey ? [apiKeyHeaderOf(endpoint).toLowerCase()] : [])]);
-  return headers.map((h) => (secret.has(h.key.toLowerCase()) ? { key: h.key, value: REDACTED } : h));
+  const apiKeyHeader = endpoint.auth?.apiKey ? apiKeyHeaderOf(endpoint).toLowerCase() : undefined;
+  return headers.map((h) =>
+    isCredentialName(h.key) || h.key.toLowerCase() === apiKeyHeader ? { key: h.key, value: REDACTED } : h,
+  );
 }

@@ -4,6 +4,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import type { KeyValue } from '../../schema/db/enums.js';
 import type { Mailer } from '../mail/mailer.js';
 import { eventMail } from '../mail/messages.js';
+import type { Keyring } from '../security/crypto.js';
 import type { TargetPolicy } from '../security/targets.js';
 import type { AttemptOutcome, AttemptRecord, AttemptResult, DeliveryJob } from './job.js';
 import { RenderError } from './render.js';
@@ -34,6 +35,8 @@ export class Sender {
   constructor(
     private readonly targets: TargetPolicy,
     private readonly mailer: Mailer,
+    /** Decrypts the webhook secret and the endpoint's credentials of each job, as it is sent. */
+    private readonly keyring: Keyring,
   ) {
     this.agent = new Agent({
       keepAliveTimeout: 10_000,
@@ -58,7 +61,7 @@ export class Sender {
     const attempt = new AttemptClock(job.attemptNumber, endpoint.url ?? '');
     const deadline = deadlineSignal(endpoint.timeoutMs, signal);
     try {
-      const { url, headers, body } = await buildRequest(job, attempt.request.startedAt);
+      const { url, headers, body } = await buildRequest(job, attempt.request.startedAt, this.keyring);
       attempt.request.requestUrl = url.toString();
       attempt.request.requestBody = body;
       attempt.request.requestHeaders = redactCredentials(headers, endpoint);
