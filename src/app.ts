@@ -18,6 +18,7 @@ import { serveConsole } from './http/console.js';
 import { createRequestHandler } from './http/routes.js';
 import { createLogger } from './logger.js';
 import { createMailer } from './mail/mailer.js';
+import { Pruner } from './retention/prune.js';
 import { TargetPolicy, type HostResolver } from './security/targets.js';
 
 export interface AppOptions {
@@ -62,6 +63,7 @@ export function buildApp(options: AppOptions): App {
   let server: Server | undefined;
   let closeWs: (() => Promise<void>) | undefined;
   let worker: DeliveryWorker | undefined;
+  let pruner: Pruner | undefined;
   let starting: Promise<StartedApp> | undefined;
   let stopRequested = false;
   let wakeStart: (() => void) | undefined;
@@ -136,6 +138,8 @@ export function buildApp(options: AppOptions): App {
       const { sql, sender } = services;
       worker = new DeliveryWorker({ config, sql, logger, sender, mailer, metrics: deliveryMetrics });
       await worker.start();
+      pruner = new Pruner({ config, sql, logger, registry: metrics });
+      pruner.start();
     }
     if (servesApi) {
       yoga = createGraphqlServer(services);
@@ -197,6 +201,7 @@ export function buildApp(options: AppOptions): App {
       clearTimeout(forced);
     }
     await workerStopped;
+    await pruner?.stop();
     await services?.sender.close();
     services?.mailer.close();
     await database?.close(Math.max(1, Math.floor((deadline - Date.now()) / 1000)));
