@@ -36,6 +36,25 @@ const int = (min: number, max: number, fallback: number) =>
       .refine((n) => n >= min && n <= max, { message: `must be a whole number from ${min} to ${max}` }),
   );
 
+/** `<n>/s`, `<n>/m` or `<n>/h` (so many per second, minute or hour); `0` or `off`: no limit. */
+const rate = (fallback: string) =>
+  z.preprocess(
+    blankIsUnset,
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx) => {
+        const text = value.trim();
+        if (text === '0' || text === 'off') return null;
+        const match = /^([1-9]\d*)\/(s|m|h)$/.exec(text);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: 'must be <n>/s, <n>/m or <n>/h (e.g. 100/s), or 0 for no limit' });
+          return z.NEVER;
+        }
+        return { count: Number(match[1]), perMs: { s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 's' | 'm' | 'h'], text };
+      }),
+  );
+
 const flag = z
   .enum(['', '0', '1', 'true', 'false'], { message: 'must be 1/true or 0/false' })
   .default('0')
@@ -123,6 +142,10 @@ export const envSchema = z.object({
   HOOKLINE_MAX_TOKENS: int(100, 1_000_000, 5000),
   HOOKLINE_MAX_COST: int(100, 10_000_000, 50_000),
   HOOKLINE_MAX_PAGE_SIZE: int(1, 10_000, 100),
+  HOOKLINE_RATE_LIMIT_MUTATIONS: rate('100/s'),
+  HOOKLINE_RATE_LIMIT_PUBLISH: rate('50000/s'),
+  HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 100),
+  HOOKLINE_MAX_CONNECTIONS_PER_TOKEN: int(1, 1_000_000, 500),
   HOOKLINE_SECRET_OVERLAP: duration('24h'),
   HOOKLINE_ENCRYPTION_KEY: keyring,
   HOOKLINE_WORKER_CONCURRENCY: int(1, 10_000, 64),
