@@ -1,6 +1,7 @@
-import { and, count, eq, sql } from 'drizzle-orm';
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import { PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type { TransactionSql } from 'postgres';
+import { recordAudit } from '../audit/record.js';
 import { deliveries } from '../../schema/db/deliveries.js';
 import { endpoints, webhooks } from '../../schema/db/webhooks.js';
 import type { Db } from '../db/client.js';
@@ -9,6 +10,7 @@ import { badInput, notFound } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import { webhookVisibleTo } from '../webhooks/access.js';
+import type { Executor } from '../webhooks/queries.js';
 import { NOTIFY_WORK } from './outbox.js';
 import { deliveryCondition, type DeliveryFilter, type DeliveryRow } from './queries.js';
 
@@ -20,7 +22,7 @@ import { deliveryCondition, type DeliveryFilter, type DeliveryRow } from './quer
 export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<DeliveryRow> {
   return db.transaction(async (tx) => {
     const [old] = await tx
-      .select({ delivery: deliveries, webhookState: webhooks.state, endpointState: endpoints.state })
+      .select({ delivery: deliveries, teamId: webhooks.teamId, webhookState: webhooks.state, endpointState: endpoints.state })
       .from(deliveries)
       .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
       .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
@@ -34,6 +36,7 @@ export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<Deli
       .insert(deliveries)
       .values({ id: newId('Delivery'), eventId, webhookId, endpointId, replayOf: id })
       .returning();
+    await recordAudit(tx, viewer, { action: 'delivery.replay', target: { ...row, teamId: old.teamId }, after: row });
     await tx.execute(NOTIFY_WORK);
     await notifyDeliveryUpdated(postgresTransaction(tx), [{ id: row.id, status: 'PENDING' }]);
     return row;
@@ -72,9 +75,10 @@ export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryF
   }
   return db.transaction(async (tx) => {
     const source = replaySource(db, viewer, filter).for('key share', { of: [webhooks, endpoints] });
-    const created = await tx.execute<{ id: string }>(
-      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id`,
+    const created = await tx.execute<{ id: string; webhook_id: string }>(
+      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id, webhook_id`,
     );
+    await auditBulkReplay(tx, viewer, filter, created);
     if (created.length > 0) await tx.execute(NOTIFY_WORK);
     await notifyDeliveryUpdated(
       postgresTransaction(tx),
@@ -82,6 +86,21 @@ export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryF
     );
     return created.length;
   });
+}
+
+/** One audit entry per webhook whose deliveries a bulk replay copied (each visible to that webhook's team). */
+async function auditBulkReplay(tx: Executor, viewer: Viewer, filter: DeliveryFilter, created: { webhook_id: string }[]) {
+  const counts = new Map<string, number>();
+  for (const { webhook_id: id } of created) counts.set(id, (counts.get(id) ?? 0) + 1);
+  if (counts.size === 0) return;
+  const owners = await tx
+    .select({ id: webhooks.id, teamId: webhooks.teamId })
+    .from(webhooks)
+    .where(inArray(webhooks.id, [...counts.keys()]));
+  for (const target of owners) {
+    const after = { count: counts.get(target.id), filter };
+    await recordAudit(tx, viewer, { action: 'webhook.replay_deliveries', target, after });
+  }
 }
 
 /**
