@@ -28,7 +28,7 @@ const SampleEventInput = builder.inputType('SampleEventInput', {
 
 const sampleEvent = z.object({
   type: z.string().refine((type) => splitEventType(type) !== null, 'must be <resource>.<event>, e.g. contact.created'),
-  data: z.unknown().transform((data) => data ?? {}),
+  data: z.unknown().optional().transform((data) => data ?? {}),
   context: jsonObject(256 * 1024).nullish().transform((context) => context ?? null),
 });
 
@@ -64,7 +64,7 @@ builder.queryField('previewRequest', (t) =>
       if (endpoint.kind !== 'HTTP') throw badInput(field, 'is an EMAIL endpoint; previews are of HTTP requests');
       const job: DeliveryJob = { event, webhook, endpoint, attemptNumber: 1 };
       try {
-        const request = await buildRequest(job, new Date());
+        const request = await buildRequest(job, new Date(), ctx.services.config.HOOKLINE_ENCRYPTION_KEY);
         return { ...request, headers: redactCredentials(request.headers, endpoint) };
       } catch (err) {
         if (err instanceof RenderError) throw badInput(field === 'endpoint' ? 'endpoint.bodyTemplate' : field, err.message);

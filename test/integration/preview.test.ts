@@ -1,0 +1,137 @@
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { createWebhook } from '../helpers/webhook-fixtures.js';
+
+let t: TestApp;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  [t, receiver] = await Promise.all([startTestApp({ LOG_LEVEL: 'error' }), startReceiver()]);
+});
+afterAll(async () => {
+  await Promise.all([t?.stop(), receiver?.close()]);
+});
+
+const PREVIEW = `query ($endpointId: ID, $endpoint: EndpointInput, $webhookId: ID, $eventId: ID, $event: SampleEventInput) {
+  previewRequest(endpointId: $endpointId, endpoint: $endpoint, webhookId: $webhookId, eventId: $eventId, event: $event) {
+    method url headers { key value } body
+  }
+}`;
+
+type Preview = { method: string; url: string; headers: { key: string; value: string }[]; body: string | null };
+
+async function preview(variables: Record<string, unknown>): Promise<Preview> {
+  return (await t.gql.ok(PREVIEW, variables)).previewRequest;
+}
+
+const headerMap = (headers: { key: string; value: string }[]) => Object.fromEntries(headers.map((h) => [h.key.toLowerCase(), h.value]));
+
+describe('previewRequest', () => {
+  it('shows the request a real delivery sent: same URL, headers and body, with a signature that verifies', async () => {
+    const { webhook, secret } = await createWebhook(t.gql, {
+      name: 'Preview me',
+      headers: [{ key: 'x-tenant', value: 'acme' }],
+      properties: { region: 'eu' },
+      endpoints: [
+        {
+          url: `${receiver.url}/preview/real?fixed=1`,
+          queryParams: [{ key: 'source', value: 'hookline' }],
+          headers: [{ key: 'x-team', value: 'crm' }],
+          auth: { bearerToken: 'receiver-credential' },
+        },
+      ],
+      triggers: [{ resource: 'order', event: 'created' }],
+    });
+    const endpointId = webhook.endpoints[0].id;
+    const before = receiver.requests.length;
+    const { publishEvent } = await t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', {
+      input: { type: 'order.created', data: { orderId: 42, total: 99.5 }, context: { login: 'alice' } },
+    });
+    const [received] = (await receiver.waitFor(before + 1)).slice(before);
+
+    const p = await preview({ endpointId, eventId: publishEvent.event.id });
+    expect(p.method).toBe(received.method);
+    expect(p.url).toBe(`${receiver.url}${received.url}`);
+    expect(p.url).toBe(`${receiver.url}/preview/real?fixed=1&source=hookline`);
+    expect(p.body).toBe(received.body);
+    expect(JSON.parse(p.body!)).toMatchObject({ event_id: publishEvent.event.id, event_type: 'order.created', region: 'eu' });
+
+    // Every header the receiver got is in the preview with the same value, except the per-request timestamp and
+    // signature, and the credential, which the preview shows redacted.
+    const shown = headerMap(p.headers);
+    expect(shown.authorization).toBe('[redacted]');
+    expect(received.headers.authorization).toBe('Bearer receiver-credential');
+    for (const { key } of p.headers) {
+      const name = key.toLowerCase();
+      if (['webhook-timestamp', 'webhook-signature', 'authorization'].includes(name)) continue;
+      expect(received.headers[name], name).toBe(shown[name]);
+    }
+    expect(shown).toMatchObject({ 'x-tenant': 'acme', 'x-team': 'crm', 'webhook-id': publishEvent.event.id });
+
+    // The signature is over the shown body with the webhook's secret: standardwebhooks verifies it.
+    const verified = new Webhook(secret).verify(p.body!, {
+      'webhook-id': shown['webhook-id'],
+      'webhook-timestamp': shown['webhook-timestamp'],
+      'webhook-signature': shown['webhook-signature'],
+    });
+    expect(verified).toEqual(JSON.parse(received.body));
+    expect(() => new Webhook(`whsec_${Buffer.alloc(24, 1).toString('base64')}`).verify(p.body!, {
+      'webhook-id': shown['webhook-id'],
+      'webhook-timestamp': shown['webhook-timestamp'],
+      'webhook-signature': shown['webhook-signature'],
+    })).toThrow();
+
+    // Nothing was sent for the preview.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(receiver.requests.length).toBe(before + 1);
+  });
+
+  it('previews an endpoint being written, for a sample event: template, GET without body, API key redacted', async () => {
+    const { webhook, secret } = await createWebhook(t.gql, { name: 'Drafts', properties: { plan: 'gold' } });
+    const templated = await preview({
+      webhookId: webhook.id,
+      endpoint: {
+        url: 'https://example.com/hooks',
+        method: 'PUT',
+        contentType: 'text/plain',
+        bodyTemplate: '{"text": "{{ event.type }} for {{ event.context.login }} on {{ properties.plan }} ({{ webhook.name }})"}',
+        auth: { apiKey: 'k-123', apiKeyHeader: 'x-secret-key' },
+      },
+      event: { type: 'contact.created', data: { name: 'Ada' }, context: { login: 'alice' } },
+    });
+    expect(templated).toMatchObject({ method: 'PUT', url: 'https://example.com/hooks', body: '{"text": "contact.created for alice on gold (Drafts)"}' });
+    const shown = headerMap(templated.headers);
+    expect(shown['content-type']).toBe('text/plain');
+    // Signed with the webhook's own secret.
+    expect(shown['x-secret-key']).toBe('[redacted]');
+    expect(shown['user-agent']).toMatch(/^Hookline\//);
+    expect(() => new Webhook(secret).verify(templated.body!, shown)).not.toThrow();
+
+    const get = await preview({ endpoint: { url: 'https://example.com/poll', method: 'GET', queryParams: [{ key: 'q', value: 'a b' }] }, event: { type: 'a.b' } });
+    expect(get.body).toBeNull();
+    expect(get.url).toBe('https://example.com/poll?q=a+b');
+    expect(headerMap(get.headers)['content-type']).toBeUndefined();
+    // Without a webhook (one being created in the console) a throwaway secret signs: still a valid signature form.
+    expect(headerMap(get.headers)['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
+  });
+
+  it('refuses bad arguments with BAD_USER_INPUT naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ event: { type: 'a.b' } }, 'endpointId'],
+      [{ endpointId: 'ep_x', endpoint: { url: 'https://example.com' }, event: { type: 'a.b' } }, 'endpointId'],
+      [{ endpoint: { url: 'https://example.com' } }, 'eventId'],
+      [{ endpoint: { url: 'ftp://example.com' }, event: { type: 'a.b' } }, 'endpoint.url'],
+      [{ endpoint: { url: 'https://example.com' }, event: { type: 'nodot' } }, 'event.type'],
+      [{ endpoint: { url: 'https://example.com', bodyTemplate: '{{ event.data | nosuchfilter }}' }, event: { type: 'a.b' } }, 'endpoint.bodyTemplate'],
+      [{ endpoint: { kind: 'EMAIL', emailTo: ['a@example.com'] }, event: { type: 'a.b' } }, 'endpoint'],
+    ];
+    for (const [variables, field] of cases) {
+      const result = await t.gql(PREVIEW, variables);
+      expect(result.errors?.[0]?.extensions, JSON.stringify(variables)).toMatchObject({ code: 'BAD_USER_INPUT', field });
+    }
+    const missing = await t.gql(PREVIEW, { endpointId: 'ep_nope', event: { type: 'a.b' } });
+    expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'endpointId' });
+  });
+});
