@@ -5,6 +5,7 @@ import type { Role } from '../../schema/db/enums.js';
 import type { Db } from '../db/client.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
+import type { Executor } from '../webhooks/queries.js';
 
 /** A new API token: `hl_` + 32 random bytes. Only its hash is stored. */
 export function generateToken(): string {
@@ -16,7 +17,7 @@ export function hashToken(token: string): string {
 }
 
 export async function insertToken(
-  db: Db,
+  db: Executor,
   input: { name: string; role: Role; teamId: string | null; createdBy: string | null },
   token = generateToken(),
 ): Promise<{ id: string; token: string }> {

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { apiTokens, teams } from '../../schema/db/auth.js';
+import { recordAudit } from '../audit/record.js';
 import { roleEnum } from '../../schema/db/enums.js';
 import { badInput, notFound, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
@@ -123,13 +124,13 @@ builder.mutationField('createApiToken', (t) =>
         const [team] = await ctx.services.db.select({ id: teams.id }).from(teams).where(eq(teams.id, teamId));
         if (!team) throw badInput('input.teamId', `no team with id "${teamId}"`);
       }
-      const { id, token } = await insertToken(ctx.services.db, {
-        name: input.name,
-        role: input.role,
-        teamId,
-        createdBy: ctx.viewer!.name,
+      return ctx.services.db.transaction(async (tx) => {
+        const values = { name: input.name, role: input.role, teamId, createdBy: ctx.viewer!.name };
+        const { id, token } = await insertToken(tx, values);
+        // Teams and tokens are ADMIN matters: their entries belong to no team. The token's value is not kept.
+        await recordAudit(tx, ctx.viewer, { action: 'token.create', target: { id, teamId: null }, after: { id, ...values } });
+        return { id, token };
       });
-      return { id, token };
     },
   }),
 );
@@ -169,10 +170,13 @@ builder.mutationField('revokeApiToken', (t) =>
             throw badInput('id', 'this is the last active ADMIN token; create another ADMIN token before revoking it');
           }
         }
+        const revokedAt = new Date();
         await tx
           .update(apiTokens)
-          .set({ revokedAt: new Date() })
+          .set({ revokedAt })
           .where(and(eq(apiTokens.id, args.id), isNull(apiTokens.revokedAt)));
+        const target = { id: args.id, teamId: null };
+        await recordAudit(tx, ctx.viewer, { action: 'token.revoke', target, before: { revokedAt: null }, after: { revokedAt } });
         return { id: args.id };
       }),
   }),

@@ -1,6 +1,7 @@
 import { asc, eq, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { teams } from '../../schema/db/auth.js';
+import { recordAudit } from '../audit/record.js';
 import { badInput, parseInput } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import { newId } from '../ids.js';
@@ -47,13 +48,17 @@ builder.mutationField('createTeam', (t) =>
     args: { name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       const name = parseInput(teamName, args.name, 'name');
-      const [row] = await ctx.services.db
-        .insert(teams)
-        .values({ id: newId('Team'), name, createdBy: ctx.viewer!.name })
-        .onConflictDoNothing({ target: teams.name })
-        .returning();
-      if (!row) throw badInput('name', `a team named "${name}" exists already`);
-      return row;
+      return ctx.services.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(teams)
+          .values({ id: newId('Team'), name, createdBy: ctx.viewer!.name })
+          .onConflictDoNothing({ target: teams.name })
+          .returning();
+        if (!row) throw badInput('name', `a team named "${name}" exists already`);
+        // Teams and tokens are ADMIN matters: their entries belong to no team.
+        await recordAudit(tx, ctx.viewer, { action: 'team.create', target: { id: row.id, teamId: null }, after: row });
+        return row;
+      });
     },
   }),
 );
