@@ -23,7 +23,7 @@ const ONE_HEAD = `{"query":${JSON.stringify(Q_ONE)},"variables":{"input":`;
 
 const input = (m: Message, type: string) => JSON.stringify({ type, data: m.data, idempotencyKey: `${type}:${m.id}` });
 
-export type HookProcess = { url: string; token: string; stop: () => Promise<{ cpuMs: number }> };
+export type HookProcess = { url: string; token: string; pid: number; stop: () => Promise<{ cpuMs: number }> };
 
 /** Starts `hookline serve`; resolves once it printed its GraphQL URL. `extraEnv` e.g. HOOKLINE_ROLE=api. */
 export async function startHookline(databaseUrl: string, extraEnv: Record<string, string> = {}, cpuProf?: string) {
@@ -65,7 +65,7 @@ export async function startHookline(databaseUrl: string, extraEnv: Record<string
   const deadline = Date.now() + 60_000;
   for (;;) {
     const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(output);
-    if (match) return { url: match[1], token, stop } satisfies HookProcess;
+    if (match) return { url: match[1], token, pid: child.pid!, stop } satisfies HookProcess;
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`hookline did not start:\n${output}`);

@@ -101,14 +101,11 @@ function validate(inputs: PublishEventInput[], path: (index: number) => string, 
   });
 }
 
-/**
- * Publishes a batch of events: the one code path behind publishEvent and publishEvents. All inputs are validated
- * first; then one transaction stores the events and, for each new one, a delivery per ACTIVE endpoint of every
- * ACTIVE webhook it matches (the outbox), announced at commit to workers (hookline_work) and to live subscribers
- * (hookline_delivery_updated, as PENDING). Statements per batch are constant: the work is set-based (unnest).
- */
+type PublishServices = Pick<Services, 'sql' | 'db' | 'config' | 'logger'>;
+
+/** publishEvents: all inputs are validated first (all or nothing), then written in one transaction. */
 export async function publishEvents(
-  services: Pick<Services, 'sql' | 'db' | 'config' | 'logger'>,
+  services: PublishServices,
   viewer: Viewer,
   inputs: PublishEventInput[],
   path: (index: number) => string,
@@ -116,7 +113,83 @@ export async function publishEvents(
   if (inputs.length > MAX_BATCH) throw badInput('inputs', `at most ${MAX_BATCH} events per call`);
   const valid = validate(inputs, path, services.config.HOOKLINE_MAX_EVENT_BYTES);
   if (valid.length === 0) return [];
+  return writeEvents(services, viewer, valid);
+}
 
+/**
+ * publishEvent: validated on its own (a bad input fails only its own call), then written by group commit:
+ * singles that arrive while a publish transaction of the same token name is in flight wait for it and are then
+ * written together, in one transaction through writeEvents, each caller getting its own result once that
+ * transaction has committed. A busy producer then pays one transaction (and one fsync) per group instead of per
+ * event; an idle one waits for nothing.
+ */
+export async function publishEvent(services: PublishServices, viewer: Viewer, input: PublishEventInput): Promise<PublishResult> {
+  const [event] = validate([input], () => 'input', services.config.HOOKLINE_MAX_EVENT_BYTES);
+  let groups = committers.get(services.sql);
+  if (!groups) committers.set(services.sql, (groups = new Map()));
+  // Grouped per token name: it is the events' created_by, one value per transaction.
+  let committer = groups.get(viewer.name);
+  if (!committer) groups.set(viewer.name, (committer = new GroupCommit(services, viewer, () => groups.delete(viewer.name))));
+  return committer.add(event);
+}
+
+type Waiting = { event: ValidEvent; resolve: (result: PublishResult) => void; reject: (err: unknown) => void };
+
+const committers = new WeakMap<PublishServices['sql'], Map<string, GroupCommit>>();
+
+class GroupCommit {
+  private queue: Waiting[] = [];
+
+  constructor(
+    private readonly services: PublishServices,
+    private readonly viewer: Viewer,
+    private readonly idle: () => void,
+  ) {}
+
+  add(event: ValidEvent): Promise<PublishResult> {
+    const result = new Promise<PublishResult>((resolve, reject) => this.queue.push({ event, resolve, reject }));
+    if (this.queue.length === 1 && !this.running) void this.run();
+    return result;
+  }
+
+  private running = false;
+
+  /** One transaction in flight; whatever queued meanwhile is the next group, started as soon as that one commits. */
+  private async run(): Promise<void> {
+    this.running = true;
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_BATCH);
+      await new Promise<void>((committed) => {
+        writeEvents(this.services, this.viewer, group.map((w) => w.event), committed)
+          .then(
+            (results) => group.forEach((w, i) => w.resolve(results[i])),
+            // Inputs are checked before they are queued, so this is rare (a lost connection…); to be sure that one
+            // caller's event cannot fail the others, each is then written on its own and gets its own outcome.
+            (err: unknown) => {
+              if (group.length === 1) return group[0].reject(err);
+              for (const w of group) writeEvents(this.services, this.viewer, [w.event]).then(([r]) => w.resolve(r), w.reject);
+            },
+          )
+          .finally(committed);
+      });
+    }
+    this.running = false;
+    this.idle();
+  }
+}
+
+/**
+ * Writes validated events: the one code path behind publishEvent and publishEvents. One transaction stores the
+ * events and, for each new one, a delivery per ACTIVE endpoint of every ACTIVE webhook it matches (the outbox),
+ * announced at commit to workers (hookline_work) and to live subscribers (hookline_delivery_updated, as PENDING).
+ * Statements per batch are constant: the work is set-based (unnest).
+ */
+async function writeEvents(
+  services: PublishServices,
+  viewer: Viewer,
+  valid: ValidEvent[],
+  onCommit?: () => void,
+): Promise<PublishResult[]> {
   // Within the batch, a repeated idempotency key refers to its first input ("leader"); only leaders are inserted.
   const leaderOf = new Map<string, ValidEvent>();
   const leaders = valid.filter((e) => {
@@ -141,11 +214,9 @@ export async function publishEvents(
     const [insertedRows, triggerRows, endpointRows] = await Promise.all([
       tx<{ id: string; createdAt: string }[]>`
         insert into events (id, type, occurred_at, context, data, idempotency_key, created_by)
-        select id, type, occurred_at::timestamptz, context, data, key, ${viewer.name}::text from unnest(
-          ${leaders.map((e) => e.id)}::text[], ${leaders.map((e) => e.type)}::text[],
-          ${leaders.map((e) => e.occurredAt.toISOString())}::text[],
-          ${leaders.map((e) => e.contextJson)}::jsonb[], ${leaders.map((e) => e.dataJson)}::jsonb[],
-          ${leaders.map((e) => e.idempotencyKey)}::text[]) as u(id, type, occurred_at, context, data, key)
+        select id, type, occurred_at, context, coalesce(data, 'null'), key, ${viewer.name}::text
+        from json_to_recordset(${eventsDocument(leaders)}::json)
+          as u(id text, type text, occurred_at timestamptz, context jsonb, data jsonb, key text)
         on conflict (idempotency_key) do nothing
         returning id, created_at as "createdAt"`,
       tx<{ webhookId: string; forLogin: string | null; resource: string; event: string; filter: Record<string, unknown> | null }[]>`
@@ -185,6 +256,7 @@ export async function publishEvents(
     ]);
     return { createdAt, typeCounts };
   });
+  onCommit?.();
 
   // Leaders that were not inserted conflicted with a committed event of the same key: that one is the result.
   const conflictingKeys = leaders.filter((e) => !inserted.has(e.id)).map((e) => e.idempotencyKey!);
@@ -214,6 +286,22 @@ export async function publishEvents(
     if (!event) throw new Error(`event with idempotency key ${leader.idempotencyKey} vanished while publishing`);
     return { event, duplicate: true };
   });
+}
+
+/**
+ * The rows to insert as one JSON array, spliced from the texts serialised during validation. One document rather
+ * than a text array per column: postgres.js escapes every element of an array parameter character by character
+ * in JavaScript (1 KB of data per event), while a string parameter goes out as it is; `json` (not jsonb) makes
+ * PostgreSQL only split the document and parse each value once, into its jsonb column (a JSON null there comes
+ * out as SQL NULL, hence the coalesce above).
+ */
+function eventsDocument(leaders: ValidEvent[]): string {
+  const rows = leaders.map(
+    (e) =>
+      `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"occurred_at":"${e.occurredAt.toISOString()}",` +
+      `"context":${e.contextJson ?? 'null'},"data":${e.dataJson},"key":${JSON.stringify(e.idempotencyKey)}}`,
+  );
+  return `[${rows.join(',')}]`;
 }
 
 function groupCandidates(

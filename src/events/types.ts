@@ -3,7 +3,7 @@ import { builder } from '../graphql/builder.js';
 import { pageNewestFirst } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { listEventTypes, listEvents, selectVisibleEvents, type EventTypeRow } from './queries.js';
-import { publishEvents, MAX_BATCH, type EventRow, type PublishResult } from './publish.js';
+import { publishEvent, publishEvents, MAX_BATCH, type EventRow, type PublishResult } from './publish.js';
 
 /** Events are not owned by a team: `load` returns null for events the viewer has no delivery of (see queries.ts). */
 export const EventRef = builder.loadableNodeRef('Event', {
@@ -91,10 +91,7 @@ builder.mutationFields((t) => ({
     type: PublishEventPayload,
     description: 'Stores the event and, in the same transaction, one delivery per ACTIVE endpoint of each matching webhook.',
     args: { input: t.arg({ type: PublishEventInput, required: true }) },
-    resolve: async (_root, args, ctx) => {
-      const [result] = await publishEvents(ctx.services, ctx.viewer!, [args.input], () => 'input');
-      return result;
-    },
+    resolve: (_root, args, ctx) => publishEvent(ctx.services, ctx.viewer!, args.input),
   }),
   publishEvents: t.field({
     type: PublishEventsPayload,

@@ -108,6 +108,37 @@ describe('idempotency', () => {
   });
 });
 
+describe('concurrent publishEvent calls (group commit)', () => {
+  it('are written together, and each gets its own outcome: a bad input or a known key fails no other call', async () => {
+    const first = await publish(t.gql, { type: 'order.grouped', data: { n: 0 }, idempotencyKey: 'group-1' });
+    const before = await countRows(sql);
+    const calls = Array.from({ length: 40 }, (_, i) => t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i } } }));
+    const bad = t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'bad' }, context: [1] } });
+    const again = t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'again' }, idempotencyKey: 'group-1' } });
+
+    const results = await Promise.all(calls);
+    results.forEach((result, i) => {
+      expect(result.errors).toBeUndefined();
+      expect(result.data.publishEvent).toMatchObject({ duplicate: false, event: { type: 'order.grouped', data: { i } } });
+      expect(endpointsOf(result.data.publishEvent)).toEqual(orders.endpointIds);
+    });
+    const refusal = await bad;
+    expect(refusal.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refusal.errors?.[0].message).toMatch(/^input\.context: /);
+    const duplicate = (await again).data.publishEvent;
+    expect(duplicate.duplicate).toBe(true);
+    expect(duplicate.event.id).toBe(first.event.id);
+
+    const after = await countRows(sql);
+    expect(after.events - before.events).toBe(40);
+    expect(after.deliveries - before.deliveries).toBe(40 * orders.endpointIds.length);
+    // An event's createdAt is its transaction's start: 40 calls made fewer transactions than that.
+    const ids = results.map((r) => r.data.publishEvent.event.id as string);
+    const [{ n }] = await sql`select count(distinct created_at)::int as n from events where id = any(${ids}::text[])`;
+    expect(n).toBeLessThan(40);
+  });
+});
+
 describe('publishEvents', () => {
   it('returns results in input order, each with its own deliveries', async () => {
     const inputs = [
