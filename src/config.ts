@@ -144,6 +144,10 @@ export const envSchema = z.object({
   HOOKLINE_MAX_PAGE_SIZE: int(1, 10_000, 100),
   HOOKLINE_RATE_LIMIT_MUTATIONS: rate('100/s'),
   HOOKLINE_RATE_LIMIT_PUBLISH: rate('50000/s'),
+  HOOKLINE_RATE_LIMIT_FEED: rate('60/m'),
+  HOOKLINE_PUBLIC_URL: optionalString.refine((v) => v === undefined || /^https?:\/\/[^/?#]+\/?$/.test(v), {
+    message: 'must be an http(s) URL without a path, e.g. https://hookline.example.com',
+  }),
   HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 100_000, 100),
   HOOKLINE_MAX_CONNECTIONS_PER_TOKEN: int(1, 1_000_000, 500),
   HOOKLINE_SECRET_OVERLAP: duration('24h'),
