@@ -143,7 +143,7 @@ export function buildApp(options: AppOptions): App {
     }
     if (servesApi) {
       yoga = createGraphqlServer(services);
-      closeWs = attachGraphqlWs(server, yoga).close;
+      closeWs = attachGraphqlWs(server, yoga, services).close;
     }
     ready = true;
     logger.info({ role: config.HOOKLINE_ROLE, port, embedded: Boolean(embedded) }, 'hookline started');

@@ -13,59 +13,132 @@ export interface ClaimedDelivery extends DeliveryJob {
 /** How many more candidates than wanted are looked at, so that concurrent claimers find different rows. */
 const LOOKAHEAD = 2;
 
+/** The first key of the per-endpoint advisory locks taken while claiming (the second is hashtext(endpoint id)). */
+const CLAIM_LOCK_SPACE = 0x486b6c63;
+
+/** What one claim got, and what it tells the worker about when to claim again. */
+export interface ClaimResult {
+  claims: ClaimedDelivery[];
+  /** Endpoints of these claims that are at their maxConcurrency with more due: claim again when one is settled. */
+  saturated: string[];
+  /** When the earliest rate window that held back due deliveries closes (ms from now), or null. */
+  resumeInMs: number | null;
+}
+
 /**
  * Claims up to `limit` deliveries: due ones (PENDING/RETRYING, next_attempt_at <= now) and ones whose lease ran out
  * (SENDING, lease_expires_at < now: the worker that held them died), oldest due first, only for ACTIVE endpoints
  * of ACTIVE webhooks. Deliveries of other endpoints are held: never looked at, never lost.
  *
- * Locking: candidates are read without locks, then locked with FOR UPDATE SKIP LOCKED, so two workers never get
- * the same row and never wait for each other; PostgreSQL re-checks the WHERE clause on the newest version of each
- * row it locks, so a row another worker claimed a moment ago (now SENDING with a fresh lease) is dropped. The
- * claimed rows become SENDING with lease_owner and lease_expires_at = now + the endpoint's timeout + leaseMarginMs.
+ * Caps, across every worker process: an endpoint never has more than max_concurrency live leases (SENDING rows
+ * whose lease has not run out), and never starts more than rate_limit_per_second attempts in one one-second window
+ * (rate_window_started_at/rate_window_count on the endpoint, opened by the first claim after the last one closed).
+ * So a hanging endpoint holds at most its cap of the workers' slots, and the others keep flowing.
  *
- * Speed: candidates are found per ACTIVE endpoint through deliveries_endpoint_due_idx (endpoint_id,
- * next_attempt_at, partial on PENDING/RETRYING), reading at most a few rows each, so neither a backlog held for a
- * stopped endpoint nor rows due later are scanned. Expired leases come from deliveries_lease_idx.
+ * Locking, in two statements of one transaction:
+ * 1. The endpoints with due work that look under their caps, oldest due first, are locked with transaction-scoped
+ *    advisory try-locks (never waiting: an endpoint another worker is claiming for right now is skipped). Advisory,
+ *    not row locks, so settling (which locks endpoint rows) and claiming never wait for each other.
+ * 2. The claim, restricted to the locked endpoints. Its snapshot is taken after the locks were granted, and a lock is
+ *    released only after its holder committed, so it sees every lease and window count the previous claimer for the
+ *    same endpoint wrote: the caps are counted exactly. (In one statement it would not be: the snapshot would
+ *    predate the lock.) Candidate rows are then locked with FOR UPDATE SKIP LOCKED, which re-checks the WHERE clause
+ *    on the newest row version, so a row settled or released meanwhile is dropped. The claimed rows become SENDING
+ *    with lease_owner and lease_expires_at = now + the endpoint's timeout + leaseMarginMs, and the rate windows of
+ *    the endpoints claimed from are advanced (their rows are locked for that; the advisory lock already orders it).
+ *
+ * Speed: per ACTIVE endpoint a few index probes (deliveries_endpoint_due_idx for the oldest due row, and
+ * deliveries_endpoint_idx for its SENDING rows), reading at most allowance + 1 due rows of a locked endpoint, so
+ * neither a backlog held for a stopped endpoint, nor one an endpoint at its cap cannot take, nor rows due later are
+ * scanned.
  */
 export async function claimDue(
   sql: Sql,
   options: { leaseOwner: string; limit: number; leaseMarginMs: number },
-): Promise<ClaimedDelivery[]> {
+): Promise<ClaimResult> {
   const { leaseOwner, limit, leaseMarginMs } = options;
   const scan = limit * LOOKAHEAD;
   return sql.begin(async (tx) => {
+    const locked = await tx<{ id: string }[]>`
+      with due as (
+        select e.id, e.max_concurrency, e.rate_limit_per_second, e.rate_window_started_at, e.rate_window_count,
+               least((select d.next_attempt_at
+                        from deliveries d
+                       where d.endpoint_id = e.id
+                         and d.status in ('PENDING', 'RETRYING')
+                         and d.next_attempt_at <= now()
+                       order by d.next_attempt_at
+                       limit 1),
+                     (select min(d.next_attempt_at)
+                        from deliveries d
+                       where d.endpoint_id = e.id and d.status = 'SENDING' and d.lease_expires_at < now())) as due_at
+          from endpoints e
+          join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
+         where e.state = 'ACTIVE'
+      ),
+      open as (
+        select id, due_at
+          from due
+         where due_at is not null
+           and (rate_limit_per_second is null or rate_window_started_at is null
+                or rate_window_started_at <= now() - interval '1 second' or rate_window_count < rate_limit_per_second)
+           and (select count(*)
+                  from deliveries s
+                 where s.endpoint_id = due.id and s.status = 'SENDING' and s.lease_expires_at >= now()) < max_concurrency
+         order by due_at
+         limit ${scan}
+      )
+      select id from open where pg_try_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(id)) limit ${limit}`;
+    if (locked.length === 0) return { claims: [], saturated: [], resumeInMs: null };
+
     const rows = await tx<ClaimRow[]>`
-      with candidates as (
-        (select d.id, d.next_attempt_at as due_at
-           from endpoints e
-           join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
-           cross join lateral (
-             select d.id, d.next_attempt_at
-               from deliveries d
-              where d.endpoint_id = e.id
-                and d.status in ('PENDING', 'RETRYING')
-                and d.next_attempt_at <= now()
-              order by d.next_attempt_at
-              limit ${scan}
-           ) d
-          where e.state = 'ACTIVE'
-          order by d.next_attempt_at
-          limit ${scan})
-        union all
-        (select d.id, d.next_attempt_at
-           from deliveries d
-           join endpoints e on e.id = d.endpoint_id and e.state = 'ACTIVE'
-           join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
-          where d.status = 'SENDING' and d.lease_expires_at < now()
-          order by d.lease_expires_at
-          limit ${scan})
+      with ep as (
+        select e.id,
+               e.max_concurrency - (select count(*)::int
+                                      from deliveries s
+                                     where s.endpoint_id = e.id and s.status = 'SENDING'
+                                       and s.lease_expires_at >= now()) as free_slots,
+               case when e.rate_limit_per_second is null then null
+                    when e.rate_window_started_at > now() - interval '1 second'
+                      then e.rate_limit_per_second - e.rate_window_count
+                    else e.rate_limit_per_second end as rate_left
+          from endpoints e
+          join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
+         where e.id = any(${locked.map((r) => r.id)}::text[]) and e.state = 'ACTIVE'
+      ),
+      allowed as (
+        select id, free_slots, rate_left, greatest(0, least(free_slots, rate_left, ${scan})) as allowance from ep
+      ),
+      candidates as (
+        -- One row more than allowed, to tell whether more is due than the caps let through.
+        select c.id, c.due_at, c.n, a.id as endpoint_id, a.allowance
+          from allowed a
+          cross join lateral (
+            select u.id, u.due_at, row_number() over (order by u.due_at) as n
+              from ((select d.id, d.next_attempt_at as due_at
+                       from deliveries d
+                      where d.endpoint_id = a.id
+                        and d.status in ('PENDING', 'RETRYING')
+                        and d.next_attempt_at <= now()
+                      order by d.next_attempt_at
+                      limit a.allowance + 1)
+                    union all
+                    (select d.id, d.next_attempt_at
+                       from deliveries d
+                      where d.endpoint_id = a.id and d.status = 'SENDING' and d.lease_expires_at < now()
+                      order by d.next_attempt_at
+                      limit a.allowance + 1)) u
+             order by u.due_at
+             limit a.allowance + 1
+          ) c
       ),
       picked as (
         select d.id
           from deliveries d
           join candidates c on c.id = d.id
-         where (d.status in ('PENDING', 'RETRYING') and d.next_attempt_at <= now())
-            or (d.status = 'SENDING' and d.lease_expires_at < now())
+         where c.n <= c.allowance
+           and ((d.status in ('PENDING', 'RETRYING') and d.next_attempt_at <= now())
+                or (d.status = 'SENDING' and d.lease_expires_at < now()))
          order by c.due_at
          limit ${limit}
            for update of d skip locked
@@ -78,9 +151,30 @@ export async function claimDue(
                updated_at = now()
           from picked p, endpoints e
          where d.id = p.id and e.id = d.endpoint_id
-        returning d.id, d.event_id, d.webhook_id, d.endpoint_id, d.attempt_count
+        returning d.id, d.event_id, d.webhook_id, d.endpoint_id, d.attempt_count, d.next_attempt_at
+      ),
+      per_endpoint as (
+        select a.id, a.free_slots, a.rate_left, count(c.id)::int as taken,
+               (select count(*) from candidates x where x.endpoint_id = a.id) > count(c.id) as more
+          from allowed a
+          left join claimed c on c.endpoint_id = a.id
+         group by a.id, a.free_slots, a.rate_left
+      ),
+      windows as (
+        update endpoints e
+           set rate_window_started_at = case when e.rate_window_started_at > now() - interval '1 second'
+                                             then e.rate_window_started_at else now() end,
+               rate_window_count = case when e.rate_window_started_at > now() - interval '1 second'
+                                        then e.rate_window_count else 0 end + p.taken
+          from per_endpoint p
+         where e.id = p.id and p.taken > 0 and e.rate_limit_per_second is not null
+        returning e.id, e.rate_window_started_at
       )
       select c.id as "deliveryId", c.attempt_count + 1 as "attemptNumber",
+             p.more and p.free_slots - p.taken <= 0 as "endpointSaturated",
+             case when p.more and p.rate_left - p.taken <= 0
+                  then greatest(0, extract(epoch from wn.rate_window_started_at + interval '1 second' - now()) * 1000)
+             end::float8 as "rateResumeInMs",
              ev.id as "eventId", ev.type as "eventType", ev.occurred_at as "occurredAt", ev.context, ev.data,
              w.id as "webhookId", w.name as "webhookName", w.headers as "webhookHeaders", w.properties,
              w.secret, w.previous_secret as "previousSecret",
@@ -89,14 +183,23 @@ export async function claimDue(
              e.headers as "endpointHeaders", e.content_type as "contentType", e.body_template as "bodyTemplate",
              e.auth, e.timeout_ms as "timeoutMs", e.email_to as "emailTo"
         from claimed c
+        join per_endpoint p on p.id = c.endpoint_id
+        left join windows wn on wn.id = c.endpoint_id
         join events ev on ev.id = c.event_id
         join webhooks w on w.id = c.webhook_id
-        join endpoints e on e.id = c.endpoint_id`;
+        join endpoints e on e.id = c.endpoint_id
+       order by c.next_attempt_at, c.id`;
     await notifyDeliveryUpdated(
       tx,
       rows.map((r) => ({ id: r.deliveryId, status: 'SENDING' })),
     );
-    return rows.map((r) => ({
+    const saturated = new Set<string>();
+    let resumeInMs: number | null = null;
+    for (const r of rows) {
+      if (r.endpointSaturated) saturated.add(r.endpointId);
+      if (r.rateResumeInMs !== null) resumeInMs = Math.min(resumeInMs ?? Infinity, r.rateResumeInMs);
+    }
+    const claims = rows.map((r): ClaimedDelivery => ({
       deliveryId: r.deliveryId,
       leaseOwner,
       attemptNumber: r.attemptNumber,
@@ -124,12 +227,15 @@ export async function claimDue(
         emailTo: r.emailTo,
       },
     }));
+    return { claims, saturated: [...saturated], resumeInMs };
   });
 }
 
 type ClaimRow = {
   deliveryId: string;
   attemptNumber: number;
+  endpointSaturated: boolean;
+  rateResumeInMs: number | null;
   eventId: string;
   eventType: string;
   /** Timestamps arrive as text: the drizzle client on this pool turns off postgres.js's timestamp parsers. */

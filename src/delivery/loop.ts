@@ -27,6 +27,11 @@ const MAX_SETTLE_BATCH = 100;
 /** Time kept back at shutdown for settling what finished and releasing what did not. */
 const SHUTDOWN_RESERVE_MS = 1_000;
 const MAX_BACKOFF_MS = 5_000;
+/**
+ * Wake-up times kept (the earliest ones): a worker draining a backlog against a dead receiver schedules a retry per
+ * attempt, and keeping them all would grow with the backlog. A time dropped here is found by the next poll instead.
+ */
+const MAX_WAKE_TIMES = 1_000;
 
 /**
  * The delivery worker: claims due deliveries, sends them concurrently (at most HOOKLINE_WORKER_CONCURRENCY at a
@@ -55,8 +60,10 @@ export class DeliveryWorker {
   private deadline = Infinity;
   private claimNow = true;
   private lastClaimAt = 0;
-  /** When the retries this worker scheduled come due (epoch ms), ascending. */
-  private readonly retryTimes: number[] = [];
+  /** When the retries this worker scheduled, and rate windows that held work back, come due (epoch ms), ascending. */
+  private readonly wakeTimes: number[] = [];
+  /** Endpoints at their maxConcurrency with more due, when this worker last claimed: a settle of theirs frees a slot. */
+  private readonly saturated = new Set<string>();
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -115,29 +122,33 @@ export class DeliveryWorker {
         this.lastClaimAt = Date.now();
         const limit = Math.min(free, config.HOOKLINE_WORKER_BATCH);
         try {
-          const claims = await claimDue(sql, {
+          const { claims, saturated, resumeInMs } = await claimDue(sql, {
             leaseOwner: `${this.workerId}:${++this.claimCount}`,
             limit,
             leaseMarginMs: config.HOOKLINE_LEASE_MARGIN,
           });
           backoff = 0;
           for (const claim of claims) this.dispatch(claim);
+          for (const id of saturated) this.saturated.add(id);
+          if (resumeInMs !== null) insertSorted(this.wakeTimes, Date.now() + resumeInMs);
           // A full batch: there is probably more; claim again as soon as there is room.
           if (claims.length === limit) this.claimNow = true;
         } catch (err) {
           backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
-          logger.error({ err, retryInMs: backoff }, 'claiming deliveries failed');
-          await this.sleep(backoff);
+          const wait = jittered(backoff);
+          logger.error({ err, retryInMs: wait }, 'claiming deliveries failed');
+          await this.sleep(wait);
           this.claimNow = true;
         }
         continue;
       }
-      const wakeAt = Math.min(this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL, this.retryTimes[0] ?? Infinity);
+      const wakeAt = Math.min(this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL, this.wakeTimes[0] ?? Infinity);
       await this.sleep(wakeAt - Date.now());
       if (Date.now() >= wakeAt) {
         this.claimNow = true;
         const now = Date.now();
-        while (this.retryTimes.length > 0 && this.retryTimes[0] <= now) this.retryTimes.shift();
+        const past = this.wakeTimes.findIndex((time) => time > now);
+        this.wakeTimes.splice(0, past === -1 ? this.wakeTimes.length : past);
       }
     }
   }
@@ -218,8 +229,9 @@ export class DeliveryWorker {
           }
           this.toSettle.unshift(...batch);
           backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
-          this.options.logger.error({ err, retryInMs: backoff }, 'settling deliveries failed');
-          await new Promise((resolve) => setTimeout(resolve, backoff));
+          const wait = jittered(backoff);
+          this.options.logger.error({ err, retryInMs: wait }, 'settling deliveries failed');
+          await new Promise((resolve) => setTimeout(resolve, wait));
         }
       }
     })().finally(() => {
@@ -232,10 +244,12 @@ export class DeliveryWorker {
     const { metrics, logger } = this.options;
     for (const s of result.settled) {
       if (s.status !== 'RETRYING') metrics.completed.inc({ status: s.status });
+      // Its endpoint's slot is free only now that the lease is gone: claiming at the end of the send would not see it.
+      if (this.saturated.delete(s.endpointId)) this.claimNow = true;
       // Wake up for the earliest retry. Timed from now, after the commit: the row's next_attempt_at was computed
       // from the transaction's start, so it is due by then (timed from before the write, the claim could find it
       // not yet due, and the retry would wait for the next poll).
-      if (s.retryInMs !== null) insertSorted(this.retryTimes, Date.now() + s.retryInMs);
+      if (s.retryInMs !== null) insertSorted(this.wakeTimes, Date.now() + s.retryInMs);
     }
     this.wake(false); // re-times the loop's sleep
 
@@ -280,7 +294,14 @@ export class DeliveryWorker {
   }
 }
 
+/** Inserts in order, keeping only the MAX_WAKE_TIMES earliest. */
+/** Half to all of `ms`: workers that lost the database together do not all come back at the same moment. */
+function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random() / 2));
+}
+
 function insertSorted(times: number[], time: number): void {
+  if (times.length >= MAX_WAKE_TIMES && time >= times[times.length - 1]) return;
   let low = 0;
   let high = times.length;
   while (low < high) {
@@ -289,6 +310,7 @@ function insertSorted(times: number[], time: number): void {
     else high = mid;
   }
   times.splice(low, 0, time);
+  if (times.length > MAX_WAKE_TIMES) times.pop();
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

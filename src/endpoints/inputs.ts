@@ -14,6 +14,7 @@ export const ENDPOINT_DEFAULTS = {
   method: 'POST',
   contentType: 'application/json',
   timeoutMs: 10_000,
+  maxConcurrency: 8,
   apiKeyHeader: 'x-api-key',
 } as const;
 
@@ -43,6 +44,11 @@ function endpointInputFields(t: InputFields, withDefaults: boolean) {
     bodyTemplate: t.string({ description: 'Liquid; renders the body from event, webhook, endpoint and properties' }),
     auth: t.field({ type: EndpointAuthInput }),
     timeoutMs: t.int({ ...d(ENDPOINT_DEFAULTS.timeoutMs) }),
+    maxConcurrency: t.int({
+      description: 'At most this many attempts to this endpoint at once, across all workers (1 to 1000)',
+      ...d(ENDPOINT_DEFAULTS.maxConcurrency),
+    }),
+    rateLimitPerSecond: t.int({ description: 'At most this many attempts started per second; null: no limit' }),
     emailTo: t.stringList({ description: 'EMAIL endpoints: 1 to 20 recipients' }),
   };
 }
@@ -154,6 +160,14 @@ export const endpointSchema = z
     timeoutMs: orDefault(
       z.number().int().min(100, 'must be at least 100 (ms)').max(30_000, 'must be at most 30000 (ms)'),
       ENDPOINT_DEFAULTS.timeoutMs,
+    ),
+    maxConcurrency: orDefault(
+      z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000'),
+      ENDPOINT_DEFAULTS.maxConcurrency,
+    ),
+    rateLimitPerSecond: orDefault(
+      z.number().int().min(1, 'must be at least 1 (null: no limit)').max(100_000, 'must be at most 100000'),
+      null,
     ),
     emailTo: orDefault(z.array(email).min(1, 'needs at least one address').max(20, 'at most 20 addresses'), null),
   })

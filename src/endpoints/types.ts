@@ -1,3 +1,4 @@
+import type { EndpointAuth } from '../../schema/db/webhooks.js';
 import { auditedCreate, auditedDelete, auditedUpdate } from '../audit/record.js';
 import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { notFound, parseInput } from '../errors.js';
@@ -6,7 +7,15 @@ import { EndpointKindEnum, HttpMethodEnum, KeyValueRef, StateEnum } from '../gra
 import type { Context } from '../graphql/context.js';
 import { changes, settableState } from '../webhooks/inputs.js';
 import { deletePayload, visibleWebhook, WebhookRef } from '../webhooks/types.js';
-import { assertPublicTargets, CreateEndpointInput, endpointSchema, UpdateEndpointInput } from './inputs.js';
+import { encryptAuth } from '../webhooks/secret.js';
+import {
+  assertPublicTargets,
+  CreateEndpointInput,
+  ENDPOINT_DEFAULTS,
+  endpointSchema,
+  UpdateEndpointInput,
+  type EndpointValues,
+} from './inputs.js';
 import {
   deleteVisibleEndpoint,
   insertEndpoints,
@@ -15,6 +24,22 @@ import {
   updateVisibleEndpoint,
   type EndpointRow,
 } from './queries.js';
+
+/** Receiver credentials as the API shows them: which are set, never the secrets (they are write-only). */
+const EndpointAuthRef = builder.objectRef<EndpointAuth>('EndpointAuth').implement({
+  description: 'Which receiver credentials an endpoint has; the secrets themselves are write-only',
+  fields: (t) => ({
+    hasApiKey: t.boolean({ resolve: (auth) => Boolean(auth.apiKey) }),
+    apiKeyHeader: t.string({
+      nullable: true,
+      description: 'The header the API key is sent in (null without an API key)',
+      resolve: (auth) => (auth.apiKey ? auth.apiKeyHeader || ENDPOINT_DEFAULTS.apiKeyHeader : null),
+    }),
+    hasBearerToken: t.boolean({ resolve: (auth) => Boolean(auth.bearerToken) }),
+    basicUser: t.exposeString('basicUser', { nullable: true, description: 'The user name of basic auth' }),
+    hasBasicPassword: t.boolean({ resolve: (auth) => Boolean(auth.basicPassword) }),
+  }),
+});
 
 /**
  * Where a webhook's deliveries go: an HTTP receiver or e-mail recipients. Visible exactly when its webhook is.
@@ -40,10 +65,23 @@ EndpointRef.implement({
     contentType: t.exposeString('contentType'),
     bodyTemplate: t.exposeString('bodyTemplate', { nullable: true }),
     timeoutMs: t.exposeInt('timeoutMs'),
+    maxConcurrency: t.exposeInt('maxConcurrency', {
+      description: 'At most this many attempts to this endpoint at once, across all workers',
+    }),
+    rateLimitPerSecond: t.exposeInt('rateLimitPerSecond', {
+      nullable: true,
+      description: 'At most this many attempts started per second; null: no limit',
+    }),
     emailTo: t.exposeStringList('emailTo', { nullable: true }),
     hasAuth: t.boolean({
       description: 'Whether receiver credentials are set (they are never shown)',
       resolve: (endpoint) => endpoint.auth !== null,
+    }),
+    auth: t.field({
+      type: EndpointAuthRef,
+      nullable: true,
+      description: 'Which receiver credentials are set, with their non-secret parts; null when none are',
+      resolve: (endpoint) => endpoint.auth,
     }),
     consecutiveFailures: t.exposeInt('consecutiveFailures', { description: 'Failed attempts in a row' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -66,7 +104,10 @@ export async function visibleEndpoint(ctx: Context, id: string): Promise<Endpoin
   return row ?? null;
 }
 
-/** A stored endpoint as endpoint input, to merge an update into. */
+/**
+ * A stored endpoint as endpoint input, to merge an update into. Not its credentials: they are write-only and stored
+ * encrypted; an update without `auth` leaves them as they are.
+ */
 const endpointAsInput = (row: EndpointRow) => ({
   kind: row.kind,
   url: row.url,
@@ -75,8 +116,9 @@ const endpointAsInput = (row: EndpointRow) => ({
   headers: row.headers,
   contentType: row.contentType,
   bodyTemplate: row.bodyTemplate,
-  auth: row.auth,
   timeoutMs: row.timeoutMs,
+  maxConcurrency: row.maxConcurrency,
+  rateLimitPerSecond: row.rateLimitPerSecond,
   emailTo: row.emailTo,
 });
 
@@ -91,12 +133,19 @@ builder.mutationField('createEndpoint', (t) =>
       if (!webhook) throw notFound('input.webhookId', webhookId);
       await assertPublicTargets(ctx.services.targets, [{ url: values.url, field: 'input.url' }]);
       return auditedCreate(ctx.services.db, ctx.viewer, 'endpoint.create', async (tx) => {
-        const [endpoint] = await insertEndpoints(tx, webhook, [values]);
+        const auth = encryptAuth(ctx.services.config.HOOKLINE_ENCRYPTION_KEY, values.auth);
+        const [endpoint] = await insertEndpoints(tx, webhook, [{ ...values, auth }]);
         return endpoint;
       });
     },
   }),
 );
+
+/** An update's values: credentials encrypted when the update gives `auth` (null clears them), else left alone. */
+function withAuth(ctx: Context, values: EndpointValues, authGiven: boolean) {
+  const { auth, ...rest } = values;
+  return authGiven ? { ...rest, auth: encryptAuth(ctx.services.config.HOOKLINE_ENCRYPTION_KEY, auth) } : rest;
+}
 
 builder.mutationField('updateEndpoint', (t) =>
   t.field({
@@ -116,7 +165,7 @@ builder.mutationField('updateEndpoint', (t) =>
         ctx.viewer,
         'endpoint.update',
         (tx) => selectVisibleEndpoints(tx, ctx.viewer, [input.id], true),
-        (tx) => updateVisibleEndpoint(tx, ctx.viewer, input.id, values),
+        (tx) => updateVisibleEndpoint(tx, ctx.viewer, input.id, withAuth(ctx, values, given.auth !== undefined)),
       );
       if (!endpoint) throw notFound('input.id', input.id);
       return endpoint;

@@ -40,12 +40,13 @@ beforeEach(async () => {
     (${wh.active}, 'active', 'whsec_YWJj', 'ACTIVE', '[{"key":"x-w","value":"1"}]'),
     (${wh.stopped}, 'stopped', 'whsec_YWJj', 'STOPPED', '[]')`;
   ep = { a: id('ep'), b: id('ep'), tooMany: id('ep'), stopped: id('ep'), ofStoppedWebhook: id('ep') };
-  await sql`insert into endpoints (id, webhook_id, url, state, timeout_ms) values
-    (${ep.a}, ${wh.active}, 'http://127.0.0.1:9/a', 'ACTIVE', 1000),
-    (${ep.b}, ${wh.active}, 'http://127.0.0.1:9/b', 'ACTIVE', 2000),
-    (${ep.tooMany}, ${wh.active}, 'http://127.0.0.1:9/c', 'TOO_MANY_ERRORS', 1000),
-    (${ep.stopped}, ${wh.active}, 'http://127.0.0.1:9/d', 'STOPPED', 1000),
-    (${ep.ofStoppedWebhook}, ${wh.stopped}, 'http://127.0.0.1:9/e', 'ACTIVE', 1000)`;
+  // maxConcurrency 1000: these tests are about which rows a claim takes, not the caps (delivery-isolation.test.ts).
+  await sql`insert into endpoints (id, webhook_id, url, state, timeout_ms, max_concurrency) values
+    (${ep.a}, ${wh.active}, 'http://127.0.0.1:9/a', 'ACTIVE', 1000, 1000),
+    (${ep.b}, ${wh.active}, 'http://127.0.0.1:9/b', 'ACTIVE', 2000, 1000),
+    (${ep.tooMany}, ${wh.active}, 'http://127.0.0.1:9/c', 'TOO_MANY_ERRORS', 1000, 1000),
+    (${ep.stopped}, ${wh.active}, 'http://127.0.0.1:9/d', 'STOPPED', 1000, 1000),
+    (${ep.ofStoppedWebhook}, ${wh.stopped}, 'http://127.0.0.1:9/e', 'ACTIVE', 1000, 1000)`;
 });
 
 interface Row {
@@ -77,7 +78,8 @@ async function deliveries(rows: Row[]): Promise<string[]> {
   return ids;
 }
 
-const claim = (limit = 100, owner = `w:${++n}`) => claimDue(sql, { leaseOwner: owner, limit, leaseMarginMs: 500 });
+const claim = async (limit = 100, owner = `w:${++n}`) =>
+  (await claimDue(sql, { leaseOwner: owner, limit, leaseMarginMs: 500 })).claims;
 
 function failedAttempt(number: number, error = 'HTTP 500'): AttemptRecord {
   return {
@@ -195,7 +197,7 @@ describe('claim', () => {
     const due = await deliveries(Array.from({ length: 20 }, () => ({ endpoint: ep.b })));
     await sql`analyze deliveries`;
 
-    // The claim statement exactly as claimDue sends it, captured, then run under EXPLAIN ANALYZE and rolled back.
+    // The claim statements exactly as claimDue sends them, captured, then run under EXPLAIN ANALYZE and rolled back.
     const captured: { query: string; parameters: unknown[] }[] = [];
     const spy = postgres(database.url, {
       max: 1,
@@ -203,20 +205,24 @@ describe('claim', () => {
       debug: (_connection, query, parameters) => captured.push({ query, parameters }),
     });
     try {
-      const claimed = await claimDue(spy, { leaseOwner: 'spy', limit: 100, leaseMarginMs: 500 });
-      expect(claimed.map((c) => c.deliveryId).sort()).toEqual(due.sort());
+      const { claims } = await claimDue(spy, { leaseOwner: 'spy', limit: 100, leaseMarginMs: 500 });
+      expect(claims.map((c) => c.deliveryId).sort()).toEqual(due.sort());
       await sql`update deliveries set status = 'PENDING', lease_owner = null, lease_expires_at = null where id = any(${due}::text[])`;
 
-      const statement = captured.find((c) => c.query.includes('with candidates'))!;
-      const plan = await sql
-        .begin(async (tx) => {
-          const [row] = await tx.unsafe(`explain (analyze, format json) ${statement.query}`, statement.parameters as never[]);
-          throw Object.assign(new Error('rollback'), { plan: row['QUERY PLAN'][0].Plan });
-        })
-        .catch((err) => err.plan);
-      // Rows read from deliveries, over every node that reads it: a handful per ACTIVE endpoint, not the backlog.
-      const read = rowsRead(plan, 'deliveries');
-      expect(read).toBeLessThan(1_000);
+      // Both statements: the one that picks and locks endpoints, and the claim itself.
+      const statements = captured.filter((c) => /with (due|ep) as/.test(c.query));
+      expect(statements).toHaveLength(2);
+      for (const statement of statements) {
+        const plan = await sql
+          .begin(async (tx) => {
+            const [row] = await tx.unsafe(`explain (analyze, format json) ${statement.query}`, statement.parameters as never[]);
+            throw Object.assign(new Error('rollback'), { plan: row['QUERY PLAN'][0].Plan });
+          })
+          .catch((err) => err.plan);
+        // Rows read from deliveries, over every node that reads it: a handful per ACTIVE endpoint, not the backlog.
+        const read = rowsRead(plan, 'deliveries');
+        expect(read).toBeLessThan(1_000);
+      }
     } finally {
       await spy.end();
     }
