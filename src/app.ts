@@ -20,6 +20,7 @@ import { createLogger } from './logger.js';
 import { createMailer } from './mail/mailer.js';
 import { Pruner } from './retention/prune.js';
 import { TargetPolicy, type HostResolver } from './security/targets.js';
+import { prepareSecretsAtRest } from './webhooks/secrets-at-rest.sql.js';
 
 export interface AppOptions {
   config: Config;
@@ -163,6 +164,7 @@ export function buildApp(options: AppOptions): App {
         let generated: string | undefined;
         await migrateUnderLock(database.sql, async () => {
           generated = await ensureAdminToken(database!.db, config.HOOKLINE_ADMIN_TOKEN);
+          await prepareSecretsAtRest(database!.sql, config.HOOKLINE_ENCRYPTION_KEY, logger);
         });
         return generated;
       } catch (err) {

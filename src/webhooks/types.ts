@@ -29,7 +29,7 @@ import {
   updateVisibleWebhook,
   type WebhookRow,
 } from './queries.js';
-import { generateSecret } from './secret.js';
+import { encryptAuth, generateSecret } from './secret.js';
 
 /**
  * A webhook: a named set of endpoints that receive the events its triggers match. Loads return null for webhooks
@@ -148,13 +148,19 @@ builder.mutationField('createWebhook', (t) =>
         endpoints.map((endpoint, i) => ({ url: endpoint.url, field: `input.endpoints[${i}].url` })),
       );
       const values = { ...settings, teamId, secret: secret ?? generateSecret() };
+      const keyring = ctx.services.config.HOOKLINE_ENCRYPTION_KEY;
       const by = ctx.viewer!.name;
       const webhook = await ctx.services.db.transaction(async (tx) => {
         const id = newId('Webhook');
-        const row = await insertWebhook(tx, { ...values, id, ownerLogin: by, createdBy: by, updatedBy: by });
+        const secrets = { secret: keyring.encrypt(values.secret) };
+        const row = await insertWebhook(tx, { ...values, ...secrets, id, ownerLogin: by, createdBy: by, updatedBy: by });
         const after = {
           ...row,
-          endpoints: await insertEndpoints(tx, row, endpoints),
+          endpoints: await insertEndpoints(
+            tx,
+            row,
+            endpoints.map((endpoint) => ({ ...endpoint, auth: encryptAuth(keyring, endpoint.auth) })),
+          ),
           triggers: await insertTriggers(tx, row, triggers),
         };
         await recordAudit(tx, ctx.viewer, { action: 'webhook.create', target: row, after });
@@ -254,7 +260,10 @@ builder.mutationField('rotateWebhookSecret', (t) =>
         ctx.viewer,
         'webhook.rotate_secret',
         (tx) => selectVisibleWebhooks(tx, ctx.viewer, [id], true),
-        (tx) => rotateVisibleWebhookSecret(tx, ctx.viewer, id, secret, config.HOOKLINE_SECRET_OVERLAP),
+        (tx) => {
+          const stored = config.HOOKLINE_ENCRYPTION_KEY.encrypt(secret);
+          return rotateVisibleWebhookSecret(tx, ctx.viewer, id, stored, config.HOOKLINE_SECRET_OVERLAP);
+        },
       );
       if (!webhook) throw notFound('id', id);
       return { webhook, secret };
