@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { HostResolver } from '../../src/security/targets.js';
@@ -26,9 +27,15 @@ export interface TestApp {
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  options: { resolver?: HostResolver } = {},
+  options: {
+    resolver?: HostResolver;
+    /** Where the app logs (tests capture its output); default: a logger per LOG_LEVEL on stdout. */
+    logger?: Logger;
+    /** Start on this database (another app's, e.g. to restart with other settings); it is not dropped at stop. */
+    database?: TestDatabase;
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase();
+  const database = options.database ?? (await createTestDatabase());
   const adminToken = `hl_test_admin_${randomBytes(12).toString('hex')}`;
   const config = parseConfig({
     DATABASE_URL: database.url,
@@ -44,6 +51,7 @@ export async function startTestApp(
   const queries: string[] = [];
   const app = buildApp({
     config,
+    logger: options.logger,
     onQuery: (q) => queries.push(q),
     resolver:
       options.resolver ??
@@ -61,7 +69,7 @@ export async function startTestApp(
     queries,
     async stop() {
       await app.stop();
-      await database.drop();
+      if (!options.database) await database.drop();
     },
   };
 }
