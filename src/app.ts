@@ -19,6 +19,7 @@ import { createRequestHandler } from './http/routes.js';
 import { createLogger } from './logger.js';
 import { createMailer } from './mail/mailer.js';
 import { Pruner } from './retention/prune.js';
+import { ReplayJobRunner } from './replay-jobs/runner.js';
 import { TargetPolicy, type HostResolver } from './security/targets.js';
 import { prepareSecretsAtRest } from './webhooks/secrets-at-rest.sql.js';
 
@@ -65,6 +66,7 @@ export function buildApp(options: AppOptions): App {
   let closeWs: (() => Promise<void>) | undefined;
   let worker: DeliveryWorker | undefined;
   let pruner: Pruner | undefined;
+  let replayRunner: ReplayJobRunner | undefined;
   let starting: Promise<StartedApp> | undefined;
   let stopRequested = false;
   let wakeStart: (() => void) | undefined;
@@ -141,6 +143,13 @@ export function buildApp(options: AppOptions): App {
       await worker.start();
       pruner = new Pruner({ config, sql, logger, registry: metrics });
       pruner.start();
+      replayRunner = new ReplayJobRunner({
+        sql,
+        logger,
+        leaseMs: config.HOOKLINE_LEASE_MARGIN,
+        pollMs: config.HOOKLINE_POLL_INTERVAL,
+      });
+      await replayRunner.start();
     }
     if (servesApi) {
       yoga = createGraphqlServer(services);
@@ -193,7 +202,7 @@ export function buildApp(options: AppOptions): App {
     await starting?.catch(() => {});
     const deadline = Date.now() + config.HOOKLINE_SHUTDOWN_GRACE;
     // The worker finishes or releases its deliveries while HTTP closes; both before the pool closes.
-    const workerStopped = worker?.stop(deadline - 1000);
+    const workerStopped = Promise.all([worker?.stop(deadline - 1000), replayRunner?.stop()]);
     if (server) {
       const closed = new Promise<void>((r) => server!.close(() => r()));
       server.closeIdleConnections();

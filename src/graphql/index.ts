@@ -11,6 +11,7 @@ import '../events/types.js';
 import '../deliveries/types.js';
 import '../delivery/types.js';
 import '../live/types.js';
+import '../replay-jobs/types.js';
 import '../audit/types.js';
 import '../events/explain.types.js';
 import '../delivery/preview.js';

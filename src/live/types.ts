@@ -65,7 +65,7 @@ builder.subscriptionField('deliveryUpdated', (t) =>
  * A subscription outlives the check made when it started: before each batch, the token is asked about again (the
  * lookup is cached for a few seconds), and a revoked token ends the subscription with UNAUTHENTICATED.
  */
-function whileAuthenticated<T, R>(ctx: Context, expand: (batch: T[]) => Promise<R[]>) {
+export function whileAuthenticated<T, R>(ctx: Context, expand: (batch: T[]) => Promise<R[]>) {
   return async (batch: T[]): Promise<R[]> => {
     if (!(await ctx.stillAuthenticated())) {
       throw new AppError('UNAUTHENTICATED', 'the token of this subscription was revoked; the subscription has ended');

@@ -1,0 +1,206 @@
+import { and, eq, inArray, sql as drizzleSql, type SQL } from 'drizzle-orm';
+import type { TransactionSql } from 'postgres';
+import { replayJobs } from '../../schema/db/integrations.js';
+import type { Db, Sql } from '../db/client.js';
+import { notifyWork } from '../deliveries/outbox.js';
+import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
+import { planDeliveries, splitEventType, type CandidateWebhook, type MatchableEvent } from '../events/matching.js';
+import type { KeysetPage } from '../graphql/common.js';
+import type { Viewer } from '../graphql/context.js';
+import { newId } from '../ids.js';
+
+export type ReplayJobRow = typeof replayJobs.$inferSelect;
+
+/** What redeliverEvents stores in `params`: the event range, as ISO text (JSON has no dates). */
+export interface RedeliverParams {
+  since: string | null;
+  until: string | null;
+  types: string[] | null;
+}
+
+/** Runners LISTEN here for new jobs (sent at commit, like the delivery outbox's hookline_work). */
+export const JOBS_CHANNEL = 'hookline_replay_jobs';
+/** Every change of a job's progress or status, payload: the job's id; api processes fan it out to subscribers. */
+export const JOB_UPDATED_CHANNEL = 'hookline_replay_job_updated';
+
+const notifyJobUpdated = (tx: TransactionSql, id: string) => tx`select pg_notify(${JOB_UPDATED_CHANNEL}, ${id})`;
+
+/** The job's team decides who sees it, like a webhook's: ADMIN sees all, a team token its team's jobs only. */
+function jobVisibleTo(viewer: Viewer | null): SQL | undefined {
+  if (viewer?.role === 'ADMIN') return undefined;
+  return viewer?.teamId ? eq(replayJobs.teamId, viewer.teamId) : drizzleSql`false`;
+}
+
+export function selectVisibleJobs(db: Db, viewer: Viewer | null, ids: readonly string[]): Promise<ReplayJobRow[]> {
+  return db
+    .select()
+    .from(replayJobs)
+    .where(and(inArray(replayJobs.id, [...ids]), jobVisibleTo(viewer)));
+}
+
+/** One page of the viewer's jobs, newest first (see pageNewestFirst). */
+export function listJobs(db: Db, viewer: Viewer | null, page: KeysetPage): Promise<ReplayJobRow[]> {
+  return db
+    .select()
+    .from(replayJobs)
+    .where(and(jobVisibleTo(viewer), page.where))
+    .orderBy(page.orderBy)
+    .limit(page.limit);
+}
+
+/** A QUEUED job, announced to runners (and subscribers) at commit. */
+export async function insertJob(
+  sql: Sql,
+  job: Pick<ReplayJobRow, 'kind' | 'teamId' | 'webhookId' | 'endpointId' | 'params' | 'dryRun' | 'createdBy'>,
+): Promise<string> {
+  const id = newId('ReplayJob');
+  // JSON and timestamps travel as text: drizzle turns postgres.js's serialisers off on this pool.
+  await sql.begin(async (tx) => {
+    await tx`
+      insert into replay_jobs (id, kind, team_id, webhook_id, endpoint_id, params, dry_run, created_by)
+      values (${id}, ${job.kind}, ${job.teamId}, ${job.webhookId}, ${job.endpointId}, ${JSON.stringify(job.params)}::jsonb,
+              ${job.dryRun}, ${job.createdBy})`;
+    await tx`select pg_notify(${JOBS_CHANNEL}, ${id})`;
+    await notifyJobUpdated(tx, id);
+  });
+  return id;
+}
+
+export type ClaimedJob = Pick<ReplayJobRow, 'id' | 'kind' | 'total'>;
+
+/**
+ * Takes the oldest job that is QUEUED, or RUNNING under a lease that ran out (its runner died or was stopped), and
+ * leases it to `owner`. FOR UPDATE SKIP LOCKED: concurrent runners never take the same job.
+ */
+export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promise<ClaimedJob | undefined> {
+  return sql.begin(async (tx) => {
+    const [job] = await tx<ClaimedJob[]>`
+      select id, kind, total from replay_jobs
+       where status = 'QUEUED' or (status = 'RUNNING' and lease_expires_at < now())
+       order by created_at, id
+       limit 1
+       for update skip locked`;
+    if (!job) return undefined;
+    await tx`
+      update replay_jobs
+         set status = 'RUNNING', lease_owner = ${owner},
+             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+       where id = ${job.id}`;
+    await notifyJobUpdated(tx, job.id);
+    return job;
+  });
+}
+
+/** Ends a job this owner holds with FAILED and the reason. */
+export async function failJob(sql: Sql, id: string, owner: string, error: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      update replay_jobs set status = 'FAILED', error = ${error}, finished_at = now(), updated_at = now(),
+                             lease_owner = null, lease_expires_at = null
+       where id = ${id} and lease_owner = ${owner}`;
+    await notifyJobUpdated(tx, id);
+  });
+}
+
+/** Gives a job back at once (shutdown): its lease ends now, so the next runner resumes it from its cursor. */
+export async function releaseJob(sql: Sql, id: string, owner: string): Promise<void> {
+  await sql`update replay_jobs set lease_expires_at = now() where id = ${id} and lease_owner = ${owner} and status = 'RUNNING'`;
+}
+
+export type PageOutcome = 'more' | 'done' | 'lost';
+
+/**
+ * One page of a redeliverEvents job, in ONE transaction: the next `pageSize` events after the cursor in the job's
+ * range, matched with the CURRENT triggers of the endpoint's webhook (events/matching.ts, the rules publishEvent
+ * uses), a PENDING delivery per match (none for a dry run), and the cursor and counts moved on. Because the
+ * deliveries and the cursor commit together, a runner that dies mid-job leaves either the whole page or none of
+ * it, and whoever resumes starts after the cursor: no event is delivered twice by one job.
+ *
+ * The job row is locked FOR UPDATE and must still be leased to `owner` ('lost' otherwise: the lease ran out and
+ * another runner took over). The webhook and endpoint are held FOR KEY SHARE until the inserts, as in publishing.
+ */
+export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, pageSize: number, leaseMs: number): Promise<PageOutcome> {
+  return sql.begin(async (tx) => {
+    const [job] = await tx<{ endpointId: string; params: RedeliverParams; dryRun: boolean; cursor: string | null }[]>`
+      select endpoint_id as "endpointId", params, dry_run as "dryRun", cursor
+        from replay_jobs
+       where id = ${jobId} and lease_owner = ${owner} and status = 'RUNNING'
+       for update`;
+    if (!job) return 'lost';
+    const [target] = await tx<{ webhookId: string; forLogin: string | null; webhookState: string; endpointState: string }[]>`
+      select w.id as "webhookId", w.for_login as "forLogin", w.state as "webhookState", e.state as "endpointState"
+        from endpoints e join webhooks w on w.id = e.webhook_id
+       where e.id = ${job.endpointId}
+       for key share of e, w`;
+    if (!target) return finish(tx, jobId, 'FAILED', 'the endpoint was deleted');
+    if (target.webhookState !== 'ACTIVE' || target.endpointState !== 'ACTIVE') {
+      const what = target.webhookState !== 'ACTIVE' ? `webhook is ${target.webhookState}` : `endpoint is ${target.endpointState}`;
+      return finish(tx, jobId, 'FAILED', `stopped: the ${what}; only ACTIVE endpoints get deliveries`);
+    }
+    const { since, until, types } = job.params;
+    const [triggerRows, eventRows] = await Promise.all([
+      tx<{ resource: string; event: string; filter: Record<string, unknown> | null }[]>`
+        select resource, event, filter from triggers where webhook_id = ${target.webhookId}`,
+      // Paged by id (the primary key, time-sortable): the range and types narrow each page.
+      tx<{ id: string; type: string; data: unknown; context: Record<string, unknown> | null }[]>`
+        select id, type, data, context from events
+         where id > ${job.cursor ?? ''}
+           and (${since}::timestamptz is null or occurred_at >= ${since}::timestamptz)
+           and (${until}::timestamptz is null or occurred_at < ${until}::timestamptz)
+           and (${types}::text[] is null or type = any(${types}::text[]))
+         order by id
+         limit ${pageSize}`,
+    ]);
+    const candidate: CandidateWebhook = {
+      id: target.webhookId,
+      forLogin: target.forLogin,
+      triggers: triggerRows,
+      endpointIds: [job.endpointId],
+    };
+    const matchable: MatchableEvent[] = eventRows.map((e) => ({ ...splitEventType(e.type)!, data: e.data, context: e.context }));
+    const planned = planDeliveries(matchable, [candidate]);
+    if (!job.dryRun && planned.length > 0) {
+      const ids = planned.map(() => newId('Delivery'));
+      await tx`
+        insert into deliveries (id, event_id, webhook_id, endpoint_id)
+        select * from unnest(${ids}::text[], ${planned.map((p) => eventRows[p.eventIndex].id)}::text[],
+                             ${planned.map((p) => p.webhookId)}::text[], ${planned.map((p) => p.endpointId)}::text[])`;
+      await notifyWork(tx);
+      await notifyDeliveryUpdated(tx, ids.map((id) => ({ id, status: 'PENDING' as const })));
+    }
+    const done = eventRows.length < pageSize;
+    await tx`
+      update replay_jobs
+         set processed = processed + ${eventRows.length}, created = created + ${planned.length},
+             skipped = skipped + ${eventRows.length - planned.length}, cursor = coalesce(${eventRows.at(-1)?.id ?? null}, cursor),
+             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+       where id = ${jobId}`;
+    if (done) return finish(tx, jobId, 'SUCCEEDED', null);
+    await notifyJobUpdated(tx, jobId);
+    return 'more';
+  });
+}
+
+/** Counts the events in a job's range, once, so progress can be shown as a fraction. */
+export async function countRedeliverTotal(sql: Sql, jobId: string): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`
+      update replay_jobs j
+         set total = (select count(*)::int from events
+                       where (j.params->>'since' is null or occurred_at >= (j.params->>'since')::timestamptz)
+                         and (j.params->>'until' is null or occurred_at < (j.params->>'until')::timestamptz)
+                         and (j.params->'types' is null or jsonb_typeof(j.params->'types') = 'null'
+                              or type in (select jsonb_array_elements_text(j.params->'types'))))
+       where id = ${jobId} and total is null`;
+    await notifyJobUpdated(tx, jobId);
+  });
+}
+
+async function finish(tx: TransactionSql, jobId: string, status: 'SUCCEEDED' | 'FAILED', error: string | null): Promise<PageOutcome> {
+  await tx`
+    update replay_jobs set status = ${status}, error = ${error}, finished_at = now(), updated_at = now(),
+                           lease_owner = null, lease_expires_at = null
+     where id = ${jobId}`;
+  await notifyJobUpdated(tx, jobId);
+  return 'done';
+}

@@ -1,0 +1,214 @@
+import type postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { PUBLISH_MANY, teamToken } from '../helpers/event-fixtures.js';
+import type { GraphqlClient } from '../helpers/gql.js';
+import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { createWebhook, openSql } from '../helpers/webhook-fixtures.js';
+import { wsClient, type WsClient } from '../helpers/ws-client.js';
+
+/*
+ * redeliverEvents end to end: a real app with the replay runner and the delivery worker (role all), events
+ * published BEFORE the webhook existed (so they matched nothing), a real receiver, and graphql-ws for progress.
+ */
+
+let t: TestApp;
+let sql: postgres.Sql;
+let receiver: Receiver;
+let ws: WsClient;
+
+const JOB_FIELDS = 'id kind status dryRun total processed created skipped progress error finishedAt endpoint { id } webhook { id }';
+const REDELIVER = `mutation ($input: RedeliverEventsInput!) { redeliverEvents(input: $input) { job { ${JOB_FIELDS} } } }`;
+const JOB = `query ($id: ID!) { replayJob(id: $id) { ${JOB_FIELDS} } }`;
+
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000).toISOString();
+
+async function publishMany(inputs: Record<string, unknown>[]): Promise<string[]> {
+  const data = await t.gql.ok(PUBLISH_MANY, { inputs });
+  return data.publishEvents.results.map((r: { event: { id: string } }) => r.event.id);
+}
+
+async function finished(gql: GraphqlClient, id: string) {
+  return eventually(async () => {
+    const { replayJob } = await gql.ok(JOB, { id });
+    return ['SUCCEEDED', 'FAILED'].includes(replayJob.status) && replayJob;
+  }, 30_000);
+}
+
+const deliveriesTo = (endpointId: string) =>
+  sql<{ event_id: string }[]>`select event_id from deliveries where endpoint_id = ${endpointId} order by event_id`;
+
+/** Events published before any webhook: they matched nothing and have no deliveries. */
+let early: { seMatch: string; noFilterMiss: string; paid: string; recentSe: string; login: string };
+let endpointId: string;
+let webhookId: string;
+
+beforeAll(async () => {
+  t = await startTestApp({ LOG_LEVEL: 'error', HOOKLINE_POLL_INTERVAL: '200ms' });
+  sql = openSql(t.database.url);
+  receiver = await startReceiver();
+  ws = wsClient(t.url, t.adminToken);
+  const [seMatch, noFilterMiss, paid, recentSe, login] = await publishMany([
+    { type: 'order.created', data: { country: 'SE', n: 1 }, occurredAt: hoursAgo(3) },
+    { type: 'order.created', data: { country: 'NO', n: 2 }, occurredAt: hoursAgo(2.5) },
+    { type: 'order.paid', data: { country: 'SE', n: 3 }, occurredAt: hoursAgo(2) },
+    { type: 'order.created', data: { country: 'SE', n: 4 }, occurredAt: hoursAgo(0.5) },
+    { type: 'user.login', data: { country: 'SE', n: 5 }, occurredAt: hoursAgo(2) },
+  ]);
+  early = { seMatch, noFilterMiss, paid, recentSe, login };
+  const { webhook } = await createWebhook(t.gql, {
+    name: 'late webhook',
+    endpoints: [{ url: `${receiver.url}/hooks` }],
+    triggers: [{ resource: 'order', event: 'created', filter: { country: 'SE' } }],
+  });
+  webhookId = webhook.id;
+  endpointId = webhook.endpoints[0].id;
+});
+afterAll(async () => {
+  await ws?.close();
+  await receiver?.close();
+  await sql?.end();
+  await t?.stop();
+});
+
+describe('redeliverEvents', () => {
+  it('delivers stored events that matched nothing when published, if the triggers match them now, within the range', async () => {
+    expect(await sql`select id from deliveries where event_id = any(${Object.values(early)})`).toHaveLength(0);
+
+    const { redeliverEvents } = await t.gql.ok(REDELIVER, {
+      input: { endpointId, since: hoursAgo(4), until: hoursAgo(1), types: ['order.created', 'order.paid'] },
+    });
+    expect(redeliverEvents.job).toMatchObject({ kind: 'REDELIVER_EVENTS', status: 'QUEUED', dryRun: false });
+    expect(redeliverEvents.job.endpoint.id).toBe(endpointId);
+
+    const job = await finished(t.gql, redeliverEvents.job.id);
+    // In range and of those types: seMatch, noFilterMiss, paid. Only seMatch passes the trigger and its filter.
+    expect(job).toMatchObject({ status: 'SUCCEEDED', total: 3, processed: 3, created: 1, skipped: 2, progress: 1, error: null });
+    expect((await deliveriesTo(endpointId)).map((d) => d.event_id)).toEqual([early.seMatch]);
+
+    // The receiver gets it like any delivery: webhook-id is the event's id.
+    const [request] = await receiver.waitFor(1);
+    expect(request.headers['webhook-id']).toBe(early.seMatch);
+    expect(JSON.parse(request.body)).toMatchObject({ event_id: early.seMatch, event_type: 'order.created', data: { n: 1 } });
+  });
+
+  it('dry run counts what it would deliver and creates nothing', async () => {
+    const before = await deliveriesTo(endpointId);
+    const received = receiver.requests.length;
+    const { redeliverEvents } = await t.gql.ok(REDELIVER, { input: { endpointId, since: hoursAgo(4), dryRun: true } });
+    const job = await finished(t.gql, redeliverEvents.job.id);
+    // Every event since 4 h ago: the two SE order.created events match.
+    expect(job).toMatchObject({ status: 'SUCCEEDED', dryRun: true, total: 5, processed: 5, created: 2, skipped: 3 });
+    expect(await deliveriesTo(endpointId)).toEqual(before);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receiver.requests.length).toBe(received);
+  });
+
+  it('pushes progress over replayJobUpdated, page by page, until SUCCEEDED', async () => {
+    const count = 1_100; // three pages of 500
+    for (let i = 0; i < count; i += 550) {
+      await publishMany(Array.from({ length: 550 }, (_, j) => ({ type: 'bulk.item', data: { i: i + j } })));
+    }
+    const { webhook } = await createWebhook(t.gql, {
+      name: 'bulk',
+      endpoints: [{ url: `${receiver.url}/bulk` }],
+      triggers: [{ resource: 'bulk', event: '*' }],
+    });
+    const bulkEndpoint = webhook.endpoints[0].id;
+
+    // Holding the endpoint row FOR UPDATE stops the runner before its first page (it takes FOR KEY SHARE), so the
+    // subscriber sees the job before any progress, whatever the machine's speed.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holding = sql.begin(async (tx) => {
+      await tx`select id from endpoints where id = ${bulkEndpoint} for update`;
+      locked();
+      await held;
+    });
+    await isLocked;
+
+    const { redeliverEvents } = await t.gql.ok(REDELIVER, { input: { endpointId: bulkEndpoint, types: ['bulk.item'], dryRun: true } });
+    const sub = ws.subscribe(
+      `subscription ($id: ID!) { replayJobUpdated(id: $id) { id status total processed created skipped progress } }`,
+      { id: redeliverEvents.job.id },
+      (data) => data.replayJobUpdated,
+    );
+    await sub.until((values) => values.some((v) => v.status === 'RUNNING' && v.total === count && v.processed === 0));
+    release();
+    await holding;
+    const values = await sub.until((vs) => vs.at(-1)?.status === 'SUCCEEDED');
+    sub.unsubscribe();
+
+    expect(values[0].id).toBe(redeliverEvents.job.id);
+    expect(values.at(-1)).toMatchObject({ status: 'SUCCEEDED', total: count, processed: count, created: count, skipped: 0, progress: 1 });
+    const processed = values.map((v) => v.processed);
+    expect(processed).toEqual([...processed].sort((a, b) => a - b)); // never goes backwards
+  });
+
+  it('a job whose runner died resumes after its cursor: nothing before it is delivered again', async () => {
+    // Sorted: the job goes through events in id order (ids made in one millisecond are not in input order).
+    const ids = (await publishMany(Array.from({ length: 6 }, (_, i) => ({ type: 'resume.item', data: { i } })))).sort();
+    const { webhook } = await createWebhook(t.gql, {
+      name: 'resume',
+      endpoints: [{ url: `${receiver.url}/resume` }],
+      triggers: [{ resource: 'resume', event: 'item' }],
+    });
+    const resumeEndpoint = webhook.endpoints[0].id;
+    // What a runner that died after its first page (3 events) leaves behind: RUNNING, a cursor, an expired lease.
+    const jobId = `job_resume${Date.now()}`;
+    await sql`
+      insert into replay_jobs (id, kind, status, webhook_id, endpoint_id, params, total, processed, created, cursor,
+                               lease_owner, lease_expires_at)
+      values (${jobId}, 'REDELIVER_EVENTS', 'RUNNING', ${webhook.id}, ${resumeEndpoint},
+              ${sql.json({ since: null, until: null, types: ['resume.item'] })}, 6, 3, 3, ${ids[2]},
+              'dead-runner', now() - interval '1 second')`;
+    await sql`select pg_notify('hookline_replay_jobs', ${jobId})`;
+
+    const job = await finished(t.gql, jobId);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', total: 6, processed: 6, created: 6, skipped: 0 });
+    expect((await deliveriesTo(resumeEndpoint)).map((d) => d.event_id)).toEqual(ids.slice(3));
+  });
+
+  it('refuses bad input with BAD_USER_INPUT naming the field, and writes nothing', async () => {
+    const [{ n: jobsBefore }] = await sql<{ n: number }[]>`select count(*)::int as n from replay_jobs`;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ endpointId, types: ['order'] }, 'input.types[0]'],
+      [{ endpointId, since: hoursAgo(1), until: hoursAgo(2) }, 'input.until'],
+      [{ endpointId, since: new Date(Date.now() + 3_600_000).toISOString() }, 'input.since'],
+    ];
+    for (const [input, field] of cases) {
+      const { errors } = await t.gql(REDELIVER, { input });
+      expect(errors?.[0].extensions?.code, field).toBe('BAD_USER_INPUT');
+      expect(errors?.[0].message).toContain(field);
+    }
+    const { webhook } = await createWebhook(t.gql, {
+      name: 'stopped',
+      endpoints: [{ url: `${receiver.url}/stopped` }],
+      triggers: [{ resource: 'order', event: '*' }],
+    });
+    await t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: STOPPED) { id } }', { id: webhook.endpoints[0].id });
+    const stopped = await t.gql(REDELIVER, { input: { endpointId: webhook.endpoints[0].id } });
+    expect(stopped.errors?.[0]).toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    expect(stopped.errors?.[0].message).toMatch(/input\.endpointId.*STOPPED/);
+
+    // Another team's endpoint does not exist for this token, and its jobs are not visible either.
+    const other = t.gql.as((await teamToken(t.gql, 'redeliver-other')).token);
+    const foreign = await other(REDELIVER, { input: { endpointId } });
+    expect(foreign.errors?.[0].extensions?.code).toBe('NOT_FOUND');
+    const { replayJobs } = await other.ok('{ replayJobs(first: 10) { edges { node { id } } } }');
+    expect(replayJobs.edges).toEqual([]);
+
+    const [{ n: jobsAfter }] = await sql<{ n: number }[]>`select count(*)::int as n from replay_jobs`;
+    expect(jobsAfter).toBe(jobsBefore);
+  });
+
+  it('lists jobs newest first for the admin, with webhook and endpoint', async () => {
+    const { replayJobs } = await t.gql.ok(`{ replayJobs(first: 2) { edges { node { id webhook { id } createdAt } } pageInfo { hasNextPage } } }`);
+    expect(replayJobs.edges).toHaveLength(2);
+    expect(replayJobs.pageInfo.hasNextPage).toBe(true);
+    expect(replayJobs.edges[0].node.id > replayJobs.edges[1].node.id).toBe(true);
+    expect(webhookId).toMatch(/^wh_/);
+  });
+});
