@@ -185,3 +185,17 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
 export function configFromProcess(): Config {
   return parseConfig(process.env);
 }
+
+/** What the `hookline` CLI's API commands read (flags override them): where Hookline is, the token, colours. */
+const cliEnvSchema = z.object({
+  HOOKLINE_URL: optionalString,
+  HOOKLINE_TOKEN: optionalString,
+  HOOKLINE_DATA_DIR: z.string().min(1).default('./.hookline'),
+  NO_COLOR: optionalString,
+});
+
+export type CliEnv = z.output<typeof cliEnvSchema>;
+
+export function cliEnvFromProcess(): CliEnv {
+  return cliEnvSchema.parse(process.env);
+}
