@@ -15,6 +15,7 @@ import type { Services } from './graphql/context.js';
 import { attachGraphqlWs } from './graphql/ws.js';
 import { createGraphqlServer, type Yoga } from './graphql/yoga.js';
 import { serveConsole } from './http/console.js';
+import { feedHandler } from './feed/http.js';
 import { createRequestHandler } from './http/routes.js';
 import { createLogger } from './logger.js';
 import { createMailer } from './mail/mailer.js';
@@ -61,6 +62,7 @@ export function buildApp(options: AppOptions): App {
   let database: Database | undefined;
   let services: Services | undefined;
   let yoga: Yoga | undefined;
+  let feed: ReturnType<typeof feedHandler> | undefined;
   let ready = false;
   let server: Server | undefined;
   let closeWs: (() => Promise<void>) | undefined;
@@ -101,6 +103,7 @@ export function buildApp(options: AppOptions): App {
         metrics,
         metricsToken: config.HOOKLINE_METRICS_TOKEN,
         maxBodyBytes: config.HOOKLINE_MAX_BODY_BYTES,
+        feed: servesApi ? () => feed : undefined,
         console: servesApi ? serveConsole : undefined,
       }),
     );
@@ -153,6 +156,7 @@ export function buildApp(options: AppOptions): App {
     }
     if (servesApi) {
       yoga = createGraphqlServer(services);
+      feed = feedHandler(services);
       closeWs = attachGraphqlWs(server, yoga, services).close;
     }
     ready = true;

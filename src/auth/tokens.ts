@@ -7,9 +7,9 @@ import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import type { Executor } from '../webhooks/queries.js';
 
-/** A new API token: `hl_` + 32 random bytes. Only its hash is stored. */
-export function generateToken(): string {
-  return `hl_${randomBytes(32).toString('base64url')}`;
+/** A new token: `hl_` (API tokens; `hlf_` for feed tokens) + 32 random bytes. Only its hash is stored. */
+export function generateToken(prefix = 'hl'): string {
+  return `${prefix}_${randomBytes(32).toString('base64url')}`;
 }
 
 export function hashToken(token: string): string {

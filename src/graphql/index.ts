@@ -15,5 +15,6 @@ import '../replay-jobs/types.js';
 import '../audit/types.js';
 import '../events/explain.types.js';
 import '../delivery/preview.js';
+import '../feed/types.js';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -9,6 +9,8 @@ export interface RouteOptions {
   metrics: Registry;
   metricsToken?: string;
   maxBodyBytes: number;
+  /** GET /feed/<token> (api processes); undefined until the database is ready (503 meanwhile). */
+  feed?: () => ((req: IncomingMessage, res: ServerResponse) => Promise<void>) | undefined;
   /** Serves `/` and static console files; undefined in worker processes. */
   console?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -34,6 +36,11 @@ export function createRequestHandler(options: RouteOptions) {
         const yoga = options.graphql();
         if (!yoga) return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
         return await graphql(yoga, options.maxBodyBytes, req, res);
+      }
+      if (options.feed && path.startsWith('/feed/')) {
+        const feed = options.feed();
+        if (!feed) return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
+        return await feed(req, res);
       }
       if (options.console && (await options.console(req, res))) return;
       sendText(res, 404, 'not found\n');
@@ -101,7 +108,7 @@ function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
   req.resume();
 }
 
-function sendJsonError(res: ServerResponse, status: number, code: string, message: string) {
+export function sendJsonError(res: ServerResponse, status: number, code: string, message: string) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
