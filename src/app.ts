@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ensureAdminToken, tokenAuthenticator } from './auth/tokens.js';
 import type { Config } from './config.js';
-import { connectDatabase, type Database } from './db/client.js';
+import { connectDatabase, isDatabaseUnavailable, type Database } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrateUnderLock } from './db/migrate.js';
 import { DeliveryWorker } from './delivery/loop.js';
@@ -183,7 +183,7 @@ export function buildApp(options: AppOptions): App {
       } catch (err) {
         await database.close(1).catch(() => {});
         database = undefined;
-        if (!isUnreachable(err)) throw err;
+        if (!isDatabaseUnavailable(err)) throw err;
         const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
         logger.warn({ err: String(err), retryInMs: wait }, 'the database is not reachable yet; waiting for it');
         await new Promise<void>((r) => {
@@ -232,10 +232,4 @@ export function buildApp(options: AppOptions): App {
       return services;
     },
   };
-}
-
-/** Errors that mean "no database there (yet)", as opposed to a database that refuses or fails. */
-function isUnreachable(err: unknown): boolean {
-  const code = (err as { code?: string }).code;
-  return ['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'CONNECT_TIMEOUT', '57P03'].includes(code ?? '');
 }

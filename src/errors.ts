@@ -9,7 +9,7 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'RATE_LIMITED';
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
 
 /** An expected failure: reaches the client unmasked, with `extensions.code` (and `field` where one is to blame). */
 export class AppError extends GraphQLError {

@@ -1,6 +1,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, isAsyncIterable, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { isDatabaseUnavailable } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { createContext, type Context, type Services } from './context.js';
 import { schema } from './index.js';
@@ -90,8 +91,15 @@ export function createGraphqlServer(services: Services): Yoga {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'Hookline GraphiQL' },
-    // Anything that is not an AppError (a GraphQLError) is masked as "Unexpected error." and logged.
-    maskedErrors: { maskError: (error, message, isDev) => unstorableText(error) ?? maskError(error, message, isDev) },
+    // Anything that is not an AppError (a GraphQLError) is masked as "Unexpected error." and logged. A lost
+    // database is no server bug and tells the client what to do: SERVICE_UNAVAILABLE (HTTP 503), retry later.
+    maskedErrors: {
+      maskError: (error, message, isDev) =>
+        unstorableText(error) ??
+        (isDatabaseUnavailable(error)
+          ? new AppError('SERVICE_UNAVAILABLE', 'the database is unavailable; retry later')
+          : maskError(error, message, isDev)),
+    },
     logging: {
       debug: (...args) => logger.debug({ yoga: args }),
       info: (...args) => logger.info({ yoga: args }),
