@@ -9,17 +9,21 @@ export type ErrorCode =
   | 'SERVICE_UNAVAILABLE'
   | 'RATE_LIMITED';
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503 };
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401, SERVICE_UNAVAILABLE: 503, RATE_LIMITED: 429 };
 
-/** An expected failure: reaches the client unmasked, with `extensions.code` (and `field` where one is to blame). */
+/**
+ * An expected failure: reaches the client unmasked, with `extensions.code` (and `field` where one is to blame;
+ * `retryAfterSeconds` when trying again later will work, also sent over HTTP as Retry-After).
+ */
 export class AppError extends GraphQLError {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    extra: { field?: string } = {},
+    extra: { field?: string; retryAfterSeconds?: number } = {},
   ) {
     const status = HTTP_STATUS[code];
-    super(message, { extensions: { code, ...extra, ...(status ? { http: { status } } : {}) } });
+    const headers = extra.retryAfterSeconds === undefined ? {} : { headers: { 'retry-after': String(extra.retryAfterSeconds) } };
+    super(message, { extensions: { code, ...extra, ...(status ? { http: { status, ...headers } } : {}) } });
   }
 }
 

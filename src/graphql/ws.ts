@@ -2,29 +2,80 @@ import type { Server } from 'node:http';
 import type { ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { AppError } from '../errors.js';
+import type { Services } from './context.js';
 import type { Yoga } from './yoga.js';
 
 type EnvelopedRoot = { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
 
+/** Close code for a token over HOOKLINE_MAX_CONNECTIONS_PER_TOKEN (4xxx: the application's; 429: too many). */
+export const TOO_MANY_CONNECTIONS = 4429;
+
 /**
  * graphql-ws on the same port and path as GraphQL over HTTP. Each operation goes through yoga's envelop, so the
  * same context factory (token from connectionParams.authorization), plugins and limits apply as over HTTP.
+ * A message may be as large as an HTTP body (HOOKLINE_MAX_BODY_BYTES; larger: closed with 1009). A connection
+ * runs at most HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; a token holds at most
+ * HOOKLINE_MAX_CONNECTIONS_PER_TOKEN connections to this process (one more is closed with 4429).
  */
-export function attachGraphqlWs(server: Server, yoga: Yoga) {
-  const wss = new WebSocketServer({ noServer: true });
+export function attachGraphqlWs(server: Server, yoga: Yoga, services: Pick<Services, 'config' | 'authenticate' | 'logger'>) {
+  const { config } = services;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.HOOKLINE_MAX_BODY_BYTES });
+  const connectionsPerToken = new Map<string, number>();
   server.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== yoga.graphqlEndpoint) {
       socket.destroy();
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      wss.emit('connection', ws, request);
+      // graphql-ws console.errors every socket error as an internal fault. ws emits them only for a client's
+      // protocol faults (a message over maxPayload, a bad frame), which it answers itself by closing (1009, 1002):
+      // not worth a stack trace on stderr per bad client, so they are logged quietly instead.
+      ws.removeAllListeners('error');
+      ws.on('error', (err) => services.logger.debug({ err: String(err) }, 'graphql-ws: client protocol error'));
+    });
   });
   const disposable = useServer(
     {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      onConnect: async (ctx) => {
+        // A connection without a valid token is let in: each of its operations is refused with the reason.
+        const viewer = await services.authenticate(String(ctx.connectionParams?.authorization ?? ''));
+        if (!viewer) return true;
+        const socket = ctx.extra.socket;
+        const open = connectionsPerToken.get(viewer.tokenId) ?? 0;
+        if (open >= config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN) {
+          socket.close(
+            TOO_MANY_CONNECTIONS,
+            `too many connections for this token: at most ${config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN} ` +
+              '(HOOKLINE_MAX_CONNECTIONS_PER_TOKEN)',
+          );
+          return false; // graphql-ws's own close (4403) is then a no-op: the socket is already closing
+        }
+        connectionsPerToken.set(viewer.tokenId, open + 1);
+        socket.once('close', () => {
+          const left = connectionsPerToken.get(viewer.tokenId)! - 1;
+          if (left > 0) connectionsPerToken.set(viewer.tokenId, left);
+          else connectionsPerToken.delete(viewer.tokenId);
+        });
+        return true;
+      },
       onSubscribe: async (ctx, _id, payload) => {
+        // graphql-ws registers the operation synchronously before this hook, so the count includes it and
+        // operations still starting: subscribes sent together cannot slip past the cap.
+        const running = Object.keys(ctx.subscriptions).length;
+        if (running > config.HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [
+            new AppError(
+              'RATE_LIMITED',
+              `too many operations on this connection: at most ${config.HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION} ` +
+                'at once (HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION); complete one or open another connection',
+            ),
+          ];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
