@@ -3,6 +3,7 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, isAsyncIterable, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { isDatabaseUnavailable } from '../db/client.js';
 import { AppError } from '../errors.js';
+import { rateLimiterFor, rateLimitPlugin } from '../security/rate-limit.js';
 import { createContext, type Context, type Services } from './context.js';
 import { schema } from './index.js';
 
@@ -129,6 +130,7 @@ export function createGraphqlServer(services: Services): Yoga {
         blockFieldSuggestion: { enabled: false },
       }),
       requireToken,
+      rateLimitPlugin(rateLimiterFor(config)),
       codeVariableErrors,
     ],
   });
