@@ -38,7 +38,8 @@ export class RateLimiter {
   private readonly buckets = new Map<string, { level: number; at: number }>();
 
   constructor(
-    private readonly rates: Record<BucketKind, Rate | null>,
+    /** A kind left out or null is not limited. */
+    private readonly rates: Partial<Record<BucketKind, Rate | null>>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
