@@ -10,7 +10,7 @@ export interface DeliveryUpdatedPayload {
 }
 
 /** PostgreSQL refuses NOTIFY payloads of 8000 bytes or more: 100 entries of ~60 bytes stay well below. */
-const PER_NOTIFICATION = 100;
+export const PER_NOTIFICATION = 100;
 
 /**
  * Announces status changes, inside the transaction that makes them (listeners hear them only once it commits).

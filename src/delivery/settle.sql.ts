@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client.js';
 import type { AttemptRecord } from './job.js';
-import { notifyDeliveryUpdated } from './notify.sql.js';
+import { DELIVERY_UPDATED_CHANNEL, PER_NOTIFICATION } from './notify.sql.js';
 
 /** The end of one attempt, as the worker decided it. */
 export interface Settlement {
@@ -22,16 +22,35 @@ export interface SettleResult {
 }
 
 /**
- * Writes a batch of finished attempts in one transaction, in the order the attempts finished: the deliveries'
- * new status, the attempt rows, the endpoints' consecutive-failure counts and, at `disableAfter` failures in a
- * row, the switch to TOO_MANY_ERRORS (exactly once: only the transaction that finds the endpoint still ACTIVE
- * changes it and reports it), then one notification of the status changes.
+ * Writes a batch of finished attempts in one statement (so in one implicit transaction and one round trip), in
+ * the order the attempts finished: the deliveries' new status, the attempt rows, the endpoints' consecutive-failure
+ * counts and, at `disableAfter` failures in a row, the switch to TOO_MANY_ERRORS (exactly once: only the statement
+ * that finds the endpoint still ACTIVE changes it and reports it), and the notifications of the status changes.
  */
 export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: number): Promise<SettleResult> {
   if (batch.length === 0) return { settled: [], disabled: [] };
-  return sql.begin(async (tx) => {
-    /* Only rows still leased to the claim that sent them are settled (lease_owner is unique per claim). */
-    const updated = await tx<{ id: string }[]>`
+  /*
+   * The batch travels as one JSON document (JSON.stringify is native; postgres.js would escape every element of a
+   * text array in JavaScript, ~1 KB of request body per attempt). `ord` is the finishing order.
+   *
+   * kept: only rows still leased to the claim that sent them are settled (lease_owner is unique per claim); every
+   * other CTE works from kept, so a settlement whose lease was taken over writes nothing.
+   * counts: per endpoint, whether a kept success restarts the count (then it goes on from 0, else from the stored
+   * one) and the kept failures after the last kept success.
+   * locked: the endpoint rows are locked in id order before they are updated, so two workers settling attempts of
+   * the same endpoints cannot deadlock; the count and state read there are the latest (as locked), and the state
+   * tells whether this statement is the one that disabled the endpoint.
+   * notified: one notification per 100 settled deliveries (PostgreSQL refuses payloads of 8000 bytes or more);
+   * the main query reads it, else a SELECT in WITH would not run. Listeners hear them only at commit.
+   */
+  const [row] = await sql<{ settled: string[] | string; disabled: SettleResult['disabled'] | string }[]>`
+    with s as (
+      select * from json_to_recordset(${settlementsDocument(batch)}::json) as s(
+        ord int, id text, lease_owner text, endpoint_id text, succeeded boolean, status text, retry_in_ms int,
+        number int, started_at timestamptz, duration_ms int, request_url text, request_headers jsonb,
+        request_body text, response_status int, response_headers jsonb, response_body text, error text)
+    ),
+    kept as (
       update deliveries d
          set status = s.status::delivery_status,
              attempt_count = s.number,
@@ -42,94 +61,89 @@ export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: n
              lease_owner = null,
              lease_expires_at = null,
              updated_at = now()
-        from unnest(
-               ${batch.map((s) => s.deliveryId)}::text[],
-               ${batch.map((s) => s.leaseOwner)}::text[],
-               ${batch.map((s) => s.status)}::text[],
-               ${batch.map((s) => s.attempt.number)}::int[],
-               ${batch.map((s) => s.retryInMs)}::int[],
-               ${batch.map((s) => s.attempt.responseStatus)}::int[],
-               ${batch.map((s) => s.attempt.error)}::text[]
-             ) as s(id, lease_owner, status, number, retry_in_ms, response_status, error)
+        from s
        where d.id = s.id and d.lease_owner = s.lease_owner and d.status = 'SENDING'
-      returning d.id`;
-    const kept = new Set(updated.map((r) => r.id));
-    const settled = batch.filter((s) => kept.has(s.deliveryId));
-    if (settled.length === 0) return { settled, disabled: [] };
-
-    const attempts = settled.map((s) => s.attempt);
-    /*
-     * Times travel as text: postgres.js would type a Date array parameter as a lone timestamp, and the drizzle
-     * client on this pool turns off its timestamp serializers anyway.
-     */
-    await tx`
+      returning s.*
+    ),
+    attempts as (
       insert into delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers,
                                      request_body, response_status, response_headers, response_body, error)
-      select id, number, started_at::timestamptz, duration_ms, request_url, request_headers,
+      select id, number, started_at, duration_ms, request_url, request_headers,
              request_body, response_status, response_headers, response_body, error
-        from unnest(
-               ${settled.map((s) => s.deliveryId)}::text[],
-               ${attempts.map((a) => a.number)}::int[],
-               ${attempts.map((a) => a.startedAt.toISOString())}::text[],
-               ${attempts.map((a) => a.durationMs)}::int[],
-               ${attempts.map((a) => a.requestUrl)}::text[],
-               ${attempts.map((a) => JSON.stringify(a.requestHeaders))}::jsonb[],
-               ${attempts.map((a) => a.requestBody)}::text[],
-               ${attempts.map((a) => a.responseStatus)}::int[],
-               ${attempts.map((a) => (a.responseHeaders ? JSON.stringify(a.responseHeaders) : null))}::jsonb[],
-               ${attempts.map((a) => a.responseBody)}::text[],
-               ${attempts.map((a) => a.error)}::text[]
-             ) as a(id, number, started_at, duration_ms, request_url, request_headers,
-                    request_body, response_status, response_headers, response_body, error)`;
-
-    const counts = failureCounts(settled);
-    const endpointIds = [...counts.keys()];
-    /*
-     * Endpoint rows are locked in id order first (the CTE), so two workers settling attempts of the same endpoints
-     * cannot deadlock. The count goes on from the stored one, or from 0 when this batch had a success for the
-     * endpoint (restart_from = 0 rather than a boolean: postgres.js cannot send a boolean array parameter).
-     */
-    await tx`
-      with locked as (select id from endpoints where id = any(${endpointIds}::text[]) order by id for update)
+        from kept
+    ),
+    last_success as (
+      select endpoint_id, max(ord) filter (where succeeded) as ord from kept group by endpoint_id
+    ),
+    counts as (
+      select k.endpoint_id as id, l.ord is not null as reset,
+             (count(*) filter (where not k.succeeded and k.ord > coalesce(l.ord, -1)))::int as failures
+        from kept k join last_success l on l.endpoint_id = k.endpoint_id
+       group by k.endpoint_id, l.ord
+    ),
+    locked as materialized (
+      select e.id, e.state, e.consecutive_failures
+        from endpoints e join counts c on c.id = e.id
+       order by e.id
+         for update of e
+    ),
+    next as (
+      select l.id, f.failures, c.failures > 0 and l.state = 'ACTIVE' and f.failures >= ${disableAfter} as disable
+        from locked l
+        join counts c on c.id = l.id
+        cross join lateral (select (case when c.reset then 0 else l.consecutive_failures end) + c.failures as failures) f
+    ),
+    counted as (
       update endpoints e
-         set consecutive_failures = coalesce(c.restart_from, e.consecutive_failures) + c.failures
-        from locked l,
-             unnest(${endpointIds}::text[],
-                    ${endpointIds.map((id) => (counts.get(id)!.reset ? 0 : null))}::int[],
-                    ${endpointIds.map((id) => counts.get(id)!.failures)}::int[]) as c(id, restart_from, failures)
-       where e.id = l.id and e.id = c.id`;
-
-    const failing = endpointIds.filter((id) => counts.get(id)!.failures > 0);
-    const disabled = failing.length
-      ? await tx<{ endpointId: string; failures: number }[]>`
-          update endpoints
-             set state = 'TOO_MANY_ERRORS', updated_at = now()
-           where id = any(${failing}::text[]) and state = 'ACTIVE' and consecutive_failures >= ${disableAfter}
-          returning id as "endpointId", consecutive_failures as failures`
-      : [];
-
-    await notifyDeliveryUpdated(
-      tx,
-      settled.map((s) => ({ id: s.deliveryId, status: s.status })),
-    );
-    return { settled, disabled: [...disabled] };
-  });
+         set consecutive_failures = n.failures,
+             state = case when n.disable then 'TOO_MANY_ERRORS' else e.state end,
+             updated_at = case when n.disable then now() else e.updated_at end
+        from next n
+       where e.id = n.id
+      returning n.id as "endpointId", n.failures, n.disable
+    ),
+    notified as (
+      select pg_notify(${DELIVERY_UPDATED_CHANNEL},
+                       json_build_object('deliveries', json_agg(json_build_object('id', id, 'status', status) order by ord))::text)
+        from kept
+       group by ord / ${PER_NOTIFICATION}
+    )
+    select (select coalesce(json_agg(id), '[]') from kept) as settled,
+           (select coalesce(json_agg(json_build_object('endpointId', "endpointId", 'failures', failures)), '[]')
+              from counted where disable) as disabled,
+           (select count(*) from notified) as notifications`;
+  const kept = new Set(parsed<string[]>(row.settled));
+  return { settled: batch.filter((s) => kept.has(s.deliveryId)), disabled: parsed(row.disabled) };
 }
 
-/** Per endpoint: failures in a row at the end of the batch, and whether a success reset the count before them. */
-function failureCounts(settled: Settlement[]): Map<string, { reset: boolean; failures: number }> {
-  const counts = new Map<string, { reset: boolean; failures: number }>();
-  for (const s of settled) {
-    const count = counts.get(s.endpointId) ?? { reset: false, failures: 0 };
-    if (s.succeeded) {
-      count.reset = true;
-      count.failures = 0;
-    } else {
-      count.failures += 1;
-    }
-    counts.set(s.endpointId, count);
-  }
-  return counts;
+/** json columns arrive parsed, unless the pool's parsers were changed. */
+const parsed = <T>(value: T | string): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+/** Lone UTF-16 surrogates (a template may cut a pair) cannot go into text: replaced, as UTF-8 encoding would. */
+const wellFormed = (text: string | null) => (text === null ? null : (text as string & { toWellFormed(): string }).toWellFormed());
+
+function settlementsDocument(batch: Settlement[]): string {
+  return JSON.stringify(
+    batch.map((s, ord) => ({
+      ord,
+      id: s.deliveryId,
+      lease_owner: s.leaseOwner,
+      endpoint_id: s.endpointId,
+      succeeded: s.succeeded,
+      status: s.status,
+      retry_in_ms: s.retryInMs,
+      number: s.attempt.number,
+      started_at: s.attempt.startedAt.toISOString(),
+      duration_ms: s.attempt.durationMs,
+      request_url: wellFormed(s.attempt.requestUrl),
+      request_headers: s.attempt.requestHeaders,
+      request_body: wellFormed(s.attempt.requestBody),
+      response_status: s.attempt.responseStatus,
+      response_headers: s.attempt.responseHeaders,
+      response_body: wellFormed(s.attempt.responseBody),
+      error: wellFormed(s.attempt.error),
+    })),
+  );
 }
 
 /** What the auto-disable notice needs about endpoints that were just disabled. */

@@ -24,6 +24,18 @@ export function signatureHeaders(
   return {
     'webhook-id': eventId,
     'webhook-timestamp': String(Math.floor(now.getTime() / 1000)),
-    'webhook-signature': keys.map((key) => new Webhook(key).sign(eventId, now, body)).join(' '),
+    'webhook-signature': keys.map((key) => signer(key).sign(eventId, now, body)).join(' '),
   };
+}
+
+/** A Webhook decodes its secret when made: one per secret is kept rather than one made per signature. */
+const signers = new Map<string, Webhook>();
+
+function signer(secret: string): Webhook {
+  let webhook = signers.get(secret);
+  if (!webhook) {
+    if (signers.size >= 1000) signers.clear(); // secrets rotate: old ones must not pile up
+    signers.set(secret, (webhook = new Webhook(secret)));
+  }
+  return webhook;
 }
