@@ -1,5 +1,4 @@
 import type { EndpointAuth } from '../../schema/db/webhooks.js';
-import type { EndpointAuth } from '../../schema/db/webhooks.js';
 import { auditedCreate, auditedDelete, auditedUpdate } from '../audit/record.js';
 import { NOTIFY_WORK } from '../deliveries/outbox.js';
 import { notFound, parseInput } from '../errors.js';
@@ -25,22 +24,6 @@ import {
   updateVisibleEndpoint,
   type EndpointRow,
 } from './queries.js';
-
-/** Receiver credentials as the API shows them: which are set, never the secrets (they are write-only). */
-const EndpointAuthRef = builder.objectRef<EndpointAuth>('EndpointAuth').implement({
-  description: 'Which receiver credentials an endpoint has; the secrets themselves are write-only',
-  fields: (t) => ({
-    hasApiKey: t.boolean({ resolve: (auth) => Boolean(auth.apiKey) }),
-    apiKeyHeader: t.string({
-      nullable: true,
-      description: 'The header the API key is sent in (null without an API key)',
-      resolve: (auth) => (auth.apiKey ? auth.apiKeyHeader || ENDPOINT_DEFAULTS.apiKeyHeader : null),
-    }),
-    hasBearerToken: t.boolean({ resolve: (auth) => Boolean(auth.bearerToken) }),
-    basicUser: t.exposeString('basicUser', { nullable: true, description: 'The user name of basic auth' }),
-    hasBasicPassword: t.boolean({ resolve: (auth) => Boolean(auth.basicPassword) }),
-  }),
-});
 
 /** Receiver credentials as the API shows them: which are set, never the secrets (they are write-only). */
 const EndpointAuthRef = builder.objectRef<EndpointAuth>('EndpointAuth').implement({
@@ -93,12 +76,6 @@ EndpointRef.implement({
     hasAuth: t.boolean({
       description: 'Whether receiver credentials are set (they are never shown)',
       resolve: (endpoint) => endpoint.auth !== null,
-    }),
-    auth: t.field({
-      type: EndpointAuthRef,
-      nullable: true,
-      description: 'Which receiver credentials are set, with their non-secret parts; null when none are',
-      resolve: (endpoint) => endpoint.auth,
     }),
     auth: t.field({
       type: EndpointAuthRef,
@@ -163,12 +140,6 @@ builder.mutationField('createEndpoint', (t) =>
     },
   }),
 );
-
-/** An update's values: credentials encrypted when the update gives `auth` (null clears them), else left alone. */
-function withAuth(ctx: Context, values: EndpointValues, authGiven: boolean) {
-  const { auth, ...rest } = values;
-  return authGiven ? { ...rest, auth: encryptAuth(ctx.services.config.HOOKLINE_ENCRYPTION_KEY, auth) } : rest;
-}
 
 /** An update's values: credentials encrypted when the update gives `auth` (null clears them), else left alone. */
 function withAuth(ctx: Context, values: EndpointValues, authGiven: boolean) {
