@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
+import { AuditLog } from '../auditLog.js';
 import { useDeliveryFeed } from '../deliveryFeed.js';
 import { DeliveryTable, endpointLabel } from '../deliveryTable.js';
 import { graphql, type ResultOf } from '../graphql.js';
@@ -207,6 +208,7 @@ export function WebhookPage({ id }: { id: string }) {
         </div>
       </Section>
       <WebhookDeliveries webhookId={id} />
+      <AuditLog webhookId={id} />
       <ConfirmDialog
         open={confirming === 'delete'}
         title="Delete webhook?"
