@@ -8,7 +8,9 @@ import { builder } from '../graphql/builder.js';
 import { HttpMethodEnum, KeyValueRef } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { newId } from '../ids.js';
-import { jsonObject } from '../webhooks/fields.js';
+import { KeyValueInput } from '../graphql/common.js';
+import { jsonObject, orDefault, text } from '../webhooks/fields.js';
+import { webhookSchema } from '../webhooks/inputs.js';
 import { generateSecret } from '../webhooks/secret.js';
 import { visibleWebhook } from '../webhooks/types.js';
 import type { DeliveryJob } from './job.js';
@@ -25,6 +27,19 @@ const SampleEventInput = builder.inputType('SampleEventInput', {
     context: t.field({ type: 'JSON', description: 'A JSON object' }),
   }),
 });
+
+const PreviewWebhookInput = builder.inputType('PreviewWebhookInput', {
+  description: 'A webhook still being written (the console\'s wizard): what of it shapes the request',
+  fields: (t) => ({
+    name: t.string(),
+    headers: t.field({ type: [KeyValueInput] }),
+    properties: t.field({ type: 'JSON' }),
+  }),
+});
+
+const previewWebhook = webhookSchema
+  .pick({ headers: true, properties: true })
+  .extend({ name: orDefault(text.max(200, 'at most 200 characters'), 'New webhook') });
 
 const sampleEvent = z.object({
   type: z.string().refine((type) => splitEventType(type) !== null, 'must be <resource>.<event>, e.g. contact.created'),
@@ -50,12 +65,13 @@ builder.queryField('previewRequest', (t) =>
     description:
       'The exact request an HTTP endpoint would get for an event (method, URL with query, headers with the ' +
       'signature, body), without sending anything. Give the endpoint by `endpointId` or as `endpoint` (with ' +
-      '`webhookId` for its webhook\'s headers, properties and secret; without one, a throwaway secret signs), and the ' +
-      'event by `eventId` or as a sample `event`.',
+      '`webhookId` for its webhook\'s headers, properties and secret, or `webhook` for one not created yet, signed ' +
+      'with a throwaway secret), and the event by `eventId` or as a sample `event`.',
     args: {
       endpointId: t.arg.id(),
       endpoint: t.arg({ type: EndpointInput }),
       webhookId: t.arg.id(),
+      webhook: t.arg({ type: PreviewWebhookInput }),
       eventId: t.arg.id(),
       event: t.arg({ type: SampleEventInput }),
     },
@@ -85,6 +101,7 @@ type PreviewArgs = {
   endpointId?: string | null;
   endpoint?: Record<string, unknown> | null;
   webhookId?: string | null;
+  webhook?: Record<string, unknown> | null;
   eventId?: string | null;
   event?: Record<string, unknown> | null;
 };
@@ -95,15 +112,18 @@ async function endpointOf(ctx: Context, args: PreviewArgs) {
     const webhook = endpoint && (await visibleWebhook(ctx, endpoint.webhookId));
     if (!endpoint || !webhook) throw notFound('endpointId', args.endpointId!);
     if (args.webhookId != null && args.webhookId !== webhook.id) throw badInput('webhookId', "is not the endpoint's webhook");
+    if (args.webhook != null) throw badInput('webhook', 'is for an endpoint given as `endpoint`, not by endpointId');
     return { webhook, endpoint, field: 'endpointId' };
   }
   const values = parseInput(endpointSchema, args.endpoint, 'endpoint');
   const endpoint = { ...values, id: newId('Endpoint') };
   if (args.webhookId == null) {
-    // A webhook still being created: no headers or properties yet, and a secret that signs this preview only.
-    const webhook = { id: newId('Webhook'), name: 'New webhook', headers: [], properties: null, secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null };
+    // A webhook still being created: what the caller says of it, and a secret that signs this preview only.
+    const draft = parseInput(previewWebhook, args.webhook ?? {}, 'webhook');
+    const webhook = { ...draft, id: newId('Webhook'), secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null };
     return { webhook, endpoint, field: 'endpoint' };
   }
+  if (args.webhook != null) throw badInput('webhook', 'give either webhookId or webhook');
   const webhook = await visibleWebhook(ctx, args.webhookId);
   if (!webhook) throw notFound('webhookId', args.webhookId);
   return { webhook, endpoint, field: 'endpoint' };

@@ -14,8 +14,8 @@ afterAll(async () => {
   await Promise.all([t?.stop(), receiver?.close()]);
 });
 
-const PREVIEW = `query ($endpointId: ID, $endpoint: EndpointInput, $webhookId: ID, $eventId: ID, $event: SampleEventInput) {
-  previewRequest(endpointId: $endpointId, endpoint: $endpoint, webhookId: $webhookId, eventId: $eventId, event: $event) {
+const PREVIEW = `query ($endpointId: ID, $endpoint: EndpointInput, $webhookId: ID, $webhook: PreviewWebhookInput, $eventId: ID, $event: SampleEventInput) {
+  previewRequest(endpointId: $endpointId, endpoint: $endpoint, webhookId: $webhookId, webhook: $webhook, eventId: $eventId, event: $event) {
     method url headers { key value } body
   }
 }`;
@@ -109,6 +109,15 @@ describe('previewRequest', () => {
     expect(shown['user-agent']).toMatch(/^Hookline\//);
     expect(() => new Webhook(secret).verify(templated.body!, shown)).not.toThrow();
 
+    // A webhook not created yet (the console's wizard) gives its name, headers and properties itself.
+    const draft = await preview({
+      endpoint: { url: 'https://example.com/hooks', bodyTemplate: '{"hook": "{{ webhook.name }}", "plan": "{{ properties.plan }}"}' },
+      webhook: { name: 'Wizard draft', headers: [{ key: 'x-tenant', value: 't1' }], properties: { plan: 'silver' } },
+      event: { type: 'contact.created' },
+    });
+    expect(draft.body).toBe('{"hook": "Wizard draft", "plan": "silver"}');
+    expect(headerMap(draft.headers)['x-tenant']).toBe('t1');
+
     const get = await preview({ endpoint: { url: 'https://example.com/poll', method: 'GET', queryParams: [{ key: 'q', value: 'a b' }] }, event: { type: 'a.b' } });
     expect(get.body).toBeNull();
     expect(get.url).toBe('https://example.com/poll?q=a+b');
@@ -126,6 +135,7 @@ describe('previewRequest', () => {
       [{ endpoint: { url: 'https://example.com' }, event: { type: 'nodot' } }, 'event.type'],
       [{ endpoint: { url: 'https://example.com', bodyTemplate: '{{ event.data | nosuchfilter }}' }, event: { type: 'a.b' } }, 'endpoint.bodyTemplate'],
       [{ endpoint: { kind: 'EMAIL', emailTo: ['a@example.com'] }, event: { type: 'a.b' } }, 'endpoint'],
+      [{ endpoint: { url: 'https://example.com' }, webhook: { headers: [{ key: 'webhook-id', value: 'x' }] }, event: { type: 'a.b' } }, 'webhook.headers[0].key'],
     ];
     for (const [variables, field] of cases) {
       const result = await t.gql(PREVIEW, variables);
