@@ -43,7 +43,7 @@ const EndpointAuthRef = builder.objectRef<EndpointAuth>('EndpointAuth').implemen
 
 /**
  * Where a webhook's deliveries go: an HTTP receiver or e-mail recipients. Visible exactly when its webhook is.
- * Receiver credentials are write-only: only `hasAuth` tells that some are set.
+ * Receiver credentials are write-only: `hasAuth` and `auth` tell which are set, never their secrets.
  */
 export const EndpointRef = builder.loadableNodeRef('Endpoint', {
   id: { resolve: (endpoint: EndpointRow) => endpoint.id },
