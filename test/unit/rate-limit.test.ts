@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
 import { RateLimiter } from '../../src/security/rate-limit.js';
 
 /** The token buckets on a fake clock: refill over time is what the integration tests cannot wait for. */
@@ -47,5 +48,26 @@ describe('RateLimiter', () => {
   it('does not limit a kind configured off (null)', () => {
     const l = new RateLimiter({ mutations: null, publish: null });
     for (let i = 0; i < 1000; i++) expect(l.take('a', { mutations: 1, publish: 1000 }).ok).toBe(true);
+  });
+});
+
+describe('rate settings', () => {
+  it('reads <n>/s, <n>/m and <n>/h, 0 or off for no limit, and has generous defaults', () => {
+    const config = parseConfig({ HOOKLINE_RATE_LIMIT_MUTATIONS: '10/m', HOOKLINE_RATE_LIMIT_PUBLISH: '0' });
+    expect(config.HOOKLINE_RATE_LIMIT_MUTATIONS).toEqual({ count: 10, perMs: 60_000, text: '10/m' });
+    expect(config.HOOKLINE_RATE_LIMIT_PUBLISH).toBeNull();
+    expect(parseConfig({ HOOKLINE_RATE_LIMIT_PUBLISH: 'off' }).HOOKLINE_RATE_LIMIT_PUBLISH).toBeNull();
+    expect(parseConfig({ HOOKLINE_RATE_LIMIT_MUTATIONS: '3/h' }).HOOKLINE_RATE_LIMIT_MUTATIONS?.perMs).toBe(3_600_000);
+    const defaults = parseConfig({});
+    expect(defaults.HOOKLINE_RATE_LIMIT_MUTATIONS).toMatchObject({ count: 100, perMs: 1000 });
+    expect(defaults.HOOKLINE_RATE_LIMIT_PUBLISH).toMatchObject({ count: 50_000, perMs: 1000 });
+  });
+
+  it('refuses anything else at start, naming the variable', () => {
+    for (const bad of ['fast', '10', '10/d', '-1/s', '0/s']) {
+      expect(() => parseConfig({ HOOKLINE_RATE_LIMIT_MUTATIONS: bad })).toThrow(
+        /HOOKLINE_RATE_LIMIT_MUTATIONS: must be <n>\/s, <n>\/m or <n>\/h/,
+      );
+    }
   });
 });
