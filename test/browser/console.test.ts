@@ -284,6 +284,32 @@ describe('console', () => {
     expect(node.endpoints[0].state).toBe('ACTIVE');
   });
 
+  it("shows a webhook's audit log: who made which change, updated live after a change on the page", async () => {
+    const { webhook } = await createWebhook(t.gql, { name: 'Audited ledger', endpoints: [{ url: `${receiver.url}/ledger` }] });
+    await t.gql.ok('mutation ($id: ID!) { updateWebhook(input: { id: $id, description: "Orders to the ledger" }) { webhook { id } } }', {
+      id: webhook.id,
+    });
+    await signIn();
+    await page.getByRole('link', { name: 'Audited ledger' }).click();
+    await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+    const entries = page.getByTestId('audit-entry');
+    await expect.poll(() => entries.count()).toBe(2);
+    const update = await entries.nth(0).textContent();
+    expect(update).toContain('webhook.update');
+    expect(update).toContain('admin');
+    expect(update).toMatch(/description: null\s*→\s*"Orders to the ledger"/);
+    expect(await entries.nth(0).locator('time').count()).toBe(1);
+    expect(await entries.nth(1).textContent()).toContain('webhook.create');
+
+    // Stopped and started from the page: both changes appear, newest first, without a reload.
+    const header = page.locator('.page-header');
+    await header.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => entries.nth(0).textContent()).toMatch(/webhook\.state.*state: "ACTIVE"\s*→\s*"STOPPED"/);
+    await header.getByRole('button', { name: 'Start' }).click();
+    await expect.poll(() => entries.nth(0).textContent()).toMatch(/webhook\.state.*state: "STOPPED"\s*→\s*"ACTIVE"/);
+    expect(await entries.count()).toBe(4);
+  });
+
   it('lists the event-type catalogue with counts and sends a test event by hand', async () => {
     await signIn();
     await page.getByRole('link', { name: 'Event types', exact: true }).click();
