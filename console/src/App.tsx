@@ -1,6 +1,7 @@
 import { useEffect } from 'react';
 import { DeliveriesPage } from './pages/Deliveries.js';
 import { DeliveryPage } from './pages/Delivery.js';
+import { EventPage } from './pages/Event.js';
 import { EventTypesPage } from './pages/EventTypes.js';
 import { WebhookPage } from './pages/Webhook.js';
 import { WebhooksPage } from './pages/Webhooks.js';
@@ -35,6 +36,7 @@ function Route({ path }: { path: string }) {
   if (section === 'webhooks') return <WebhooksPage />;
   if (section === 'deliveries' && id) return <DeliveryPage id={id} key={id} />;
   if (section === 'deliveries') return <DeliveriesPage />;
+  if (section === 'events' && id) return <EventPage id={id} key={id} />;
   if (section === 'event-types') return <EventTypesPage />;
   if (path === '/') return null;
   return (

@@ -323,6 +323,37 @@ describe('console', () => {
     expect(eventTypes).toContainEqual({ name: 'ticket.opened', count: 1 });
   });
 
+  it('explains on the event page why an event did or didn’t match a webhook', async () => {
+    await createWebhook(t.gql, {
+      name: 'Swedish shipments',
+      endpoints: [{ url: `${receiver.url}/shipments/se` }],
+      triggers: [{ resource: 'shipment', event: 'created', filter: { country: 'SE' } }],
+    });
+    await createWebhook(t.gql, {
+      name: 'Norwegian shipments',
+      endpoints: [{ url: `${receiver.url}/shipments/no` }],
+      triggers: [{ resource: 'shipment', event: 'created', filter: { country: 'NO' } }],
+    });
+    const [deliveryId] = await publish('shipment.created', { country: 'SE', parcels: 2 });
+
+    await signIn();
+    await page.goto(`${t.url}/deliveries/${deliveryId}`);
+    await page.getByRole('link', { name: /shipment\.created/ }).click();
+    await page.getByRole('heading', { name: "Why did / didn't it match?" }).waitFor();
+    expect(await page.locator('tr[data-id]').count()).toBe(1);
+
+    await page.getByLabel('Webhook', { exact: true }).selectOption({ label: 'Norwegian shipments' });
+    const explanation = page.getByTestId('match-explanation');
+    await expect.poll(() => explanation.getByRole('status').textContent()).toBe("No match: none of the webhook's triggers matches the event.");
+    const filter = explanation.locator('tr[data-rule="filter"][data-path="country"]');
+    expect(await filter.textContent()).toMatch(/"NO".*"SE".*✗/);
+    expect(await explanation.locator('tr[data-rule="resource"]').textContent()).toContain('✓');
+
+    await page.getByLabel('Webhook', { exact: true }).selectOption({ label: 'Swedish shipments' });
+    await expect.poll(() => explanation.getByRole('status').textContent()).toBe('Matches: 1 ACTIVE endpoint would get a delivery.');
+    expect(await explanation.locator('tr[data-rule="filter"]').textContent()).toMatch(/"SE".*"SE".*✓/);
+  });
+
   it('deletes a webhook through the confirm dialog', async () => {
     const { webhook } = await createWebhook(t.gql, { name: 'Short-lived' });
     await signIn();

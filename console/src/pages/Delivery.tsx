@@ -108,7 +108,9 @@ export function DeliveryPage({ id }: { id: string }) {
         <div className="span-2">
           <dt>Event</dt>
           <dd className="mono small">
-            {delivery.event.type} · {delivery.event.id}
+            <Link to={`/events/${delivery.event.id}`}>
+              {delivery.event.type} · {delivery.event.id}
+            </Link>
           </dd>
         </div>
         <div>

@@ -230,8 +230,7 @@ export function WizardPage() {
                 onRemove={draft.endpoints.length > 1 ? () => update({ endpoints: draft.endpoints.filter((_, i) => i !== index) }) : undefined}
                 errors={errors}
                 samples={samples}
-                webhookName={draft.name}
-                properties={jsonObject(draft.properties, 'input.properties', {}) ?? {}}
+                webhook={{ name: draft.name, headers: draft.headers, properties: jsonObject(draft.properties, 'input.properties', {}) ?? {} }}
               />
             ))}
             <button type="button" className="add-another" onClick={() => update({ endpoints: [...draft.endpoints, emptyEndpoint()] })}>

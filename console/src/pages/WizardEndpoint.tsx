@@ -1,9 +1,11 @@
 import { useEffect, useState } from 'react';
-import { errorAt, type FieldErrors } from '../errors.js';
+import { useQuery } from 'urql';
+import { describe, errorAt, type FieldErrors } from '../errors.js';
+import { prettyBody } from '../format.js';
 import { pairsInput } from '../forms.js';
-import type { SchemaType } from '../graphql.js';
-import { renderPreview, type Preview, type SampleEvent } from '../preview.js';
-import { Field, KeyValueEditor, type Pair } from '../ui.js';
+import { graphql, type SchemaType } from '../graphql.js';
+import { BUILT_IN_SAMPLE, type SampleEvent } from '../preview.js';
+import { Field, KeyValueEditor, KeyValues, type Pair } from '../ui.js';
 
 type EndpointInput = SchemaType<'EndpointInput'>;
 
@@ -89,15 +91,21 @@ function fullUrl(draft: EndpointDraft): string {
   }
 }
 
-export function EndpointFields({ index, endpoint, onChange, onRemove, errors, samples, webhookName, properties }: {
+/** What of the webhook being written shapes its endpoints' requests. */
+export interface WebhookDraft {
+  name: string;
+  headers: Pair[];
+  properties: Record<string, unknown>;
+}
+
+export function EndpointFields({ index, endpoint, onChange, onRemove, errors, samples, webhook }: {
   index: number;
   endpoint: EndpointDraft;
   onChange(change: Partial<EndpointDraft>): void;
   onRemove?: () => void;
   errors: FieldErrors;
   samples: SampleEvent[];
-  webhookName: string;
-  properties: Record<string, unknown>;
+  webhook: WebhookDraft;
 }) {
   const path = `input.endpoints[${index}]`;
   const at = (field: string) => errorAt(errors, `${path}.${field}`);
@@ -171,8 +179,7 @@ export function EndpointFields({ index, endpoint, onChange, onRemove, errors, sa
             onChange={onChange}
             error={at('bodyTemplate')}
             samples={samples}
-            webhookName={webhookName}
-            properties={properties}
+            webhook={webhook}
           />
           <AuthFields endpoint={endpoint} onChange={onChange} error={at('auth')} />
         </div>
@@ -236,32 +243,53 @@ function AuthFields({ endpoint, onChange, error }: {
   );
 }
 
-function TemplateWithPreview({ endpoint, onChange, error, samples, webhookName, properties }: {
+const PreviewRequest = graphql(`
+  query PreviewRequest($endpoint: EndpointInput!, $webhook: PreviewWebhookInput!, $eventId: ID, $event: SampleEventInput) {
+    previewRequest(endpoint: $endpoint, webhook: $webhook, eventId: $eventId, event: $event) {
+      method url headers { key value } body
+    }
+  }
+`);
+
+/** Until the endpoint has a URL, its request is previewed against this one. */
+const EXAMPLE_URL = 'https://receiver.example/hooks';
+
+/** `value`, once it has stayed the same for `ms`: a live preview asks the server once typing pauses. */
+function useSettled<T>(value: T, ms: number): T {
+  const key = JSON.stringify(value);
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [key]);
+  return settled;
+}
+
+/**
+ * The body template with a live preview of the request this endpoint would send for a sample event, built by the
+ * server (previewRequest) with the delivery code itself: body, URL with query, headers with the signature.
+ */
+function TemplateWithPreview({ endpoint, onChange, error, samples, webhook }: {
   endpoint: EndpointDraft;
   onChange(change: Partial<EndpointDraft>): void;
   error?: string;
   samples: SampleEvent[];
-  webhookName: string;
-  properties: Record<string, unknown>;
+  webhook: WebhookDraft;
 }) {
   const [sampleIndex, setSampleIndex] = useState(0);
   const sample = samples[Math.min(sampleIndex, samples.length - 1)];
-  const [preview, setPreview] = useState<Preview>({ body: '' });
-  const propertiesKey = JSON.stringify(properties);
-  useEffect(() => {
-    let current = true;
-    void renderPreview({
-      template: endpoint.bodyTemplate,
-      method: endpoint.method,
-      event: sample,
-      webhook: { name: webhookName },
-      endpoint: { url: endpoint.url },
-      properties,
-    }).then((result) => current && setPreview(result));
-    return () => {
-      current = false;
-    };
-  }, [endpoint.bodyTemplate, endpoint.method, endpoint.url, sample, webhookName, propertiesKey]);
+  const variables = useSettled(
+    {
+      endpoint: endpointInput({ ...endpoint, url: endpoint.url.trim() || EXAMPLE_URL }, '', {}),
+      webhook: { name: webhook.name.trim() || undefined, headers: pairsInput(webhook.headers), properties: webhook.properties },
+      ...(sample === BUILT_IN_SAMPLE
+        ? { event: { type: sample.type, data: sample.data, context: sample.context } }
+        : { eventId: sample.id }),
+    },
+    250,
+  );
+  const [result] = useQuery({ query: PreviewRequest, variables, requestPolicy: 'network-only' });
+  const preview = result.error ? undefined : result.data?.previewRequest;
 
   return (
     <div className="template wide">
@@ -284,21 +312,33 @@ function TemplateWithPreview({ endpoint, onChange, error, samples, webhookName, 
           <select aria-label="Sample event" value={sampleIndex} onChange={(e) => setSampleIndex(Number(e.target.value))}>
             {samples.map((s, i) => (
               <option key={s.id} value={i}>
-                {s === samples.at(-1) ? `Example ${s.type}` : `${s.type} · ${s.id.slice(-6)}`}
+                {s === BUILT_IN_SAMPLE ? `Example ${s.type}` : `${s.type} · ${s.id.slice(-6)}`}
               </option>
             ))}
           </select>
         </div>
-        {preview.error !== undefined ? (
+        {result.error ? (
           <pre className="code preview-body invalid" role="status">
-            {preview.error}
+            {describe(result.error)}
           </pre>
         ) : (
           <pre className="code preview-body" data-testid="template-preview">
-            {preview.body ?? 'GET requests have no body.'}
+            {!preview ? '' : preview.body === null ? 'GET requests have no body.' : variables.endpoint.bodyTemplate ? preview.body : prettyBody(preview.body)}
           </pre>
         )}
       </div>
+      {preview && (
+        <details className="field wide request-preview" data-testid="request-preview">
+          <summary>
+            The whole request: <span className="mono">{preview.method} {preview.url === EXAMPLE_URL ? `${EXAMPLE_URL} (until a URL is given)` : preview.url}</span>
+          </summary>
+          <KeyValues pairs={preview.headers} />
+          <p className="hint">
+            Built and signed as a real delivery; the webhook&rsquo;s secret is made when it is created, so this signature is only an
+            example. Credentials show as [redacted].
+          </p>
+        </details>
+      )}
     </div>
   );
 }
