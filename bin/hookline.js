@@ -4,13 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const [command = 'serve'] = process.argv.slice(2);
-if (command === 'serve') {
-  const { serve } = await import('../src/main.ts');
-  await serve();
-} else if (command === '--help' || command === 'help') {
-  process.stdout.write('usage: hookline serve    start Hookline (configured by environment variables; see README)\n');
-} else {
-  process.stderr.write(`hookline: unknown command "${command}"; try: hookline serve\n`);
-  process.exit(2);
-}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));
