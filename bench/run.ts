@@ -5,14 +5,17 @@
  * (20 % 500s, immediate retries), fan-out; then for Hookline alone: subscriptions (bench/subscriptions.ts) and
  * GraphQL reads (bench/reads.ts). Prints a table and, last, one JSON line; writes bench/results/<date>.json.
  * `--hookline-only` runs Hookline's part alone (experiments); BENCH_HOOKLINE_ENV='{"HOOKLINE_DB_POOL_SIZE":"20"}'
- * passes settings to the Hookline processes.
+ * passes settings to the Hookline processes. Last, Hookline alone: isolation between endpoints (bench/isolation.ts)
+ * and a held backlog's drain (bench/backlog.ts); `--only isolation,backlog` runs just those (rows and JSON).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { graphileSystem, GRAPHILE_SETTING } from './graphile-worker.js';
+import { measureBacklog } from './backlog.js';
 import { hooklineSystem } from './hookline.js';
+import { measureIsolation } from './isolation.js';
 import {
   cpuBusyPct,
   cpuSample,
@@ -197,14 +200,55 @@ async function runSubscriptions() {
 }
 
 type Fig = Record<string, any>;
+type Row = [string, string, string, string];
+
+/** The Hookline-only sections named (isolation, backlog), one after the other. */
+async function runSections(names: string[], sinkUrl: string): Promise<Fig> {
+  const out: Fig = {};
+  for (const name of names) {
+    if (name === 'isolation') out.isolation = await measureIsolation(sinkUrl);
+    else if (name === 'backlog') out.backlog = await measureBacklog(sinkUrl);
+    else throw new Error(`--only: unknown section ${name} (isolation, backlog)`);
+    log(`hookline ${name} ${JSON.stringify(out[name])}`);
+  }
+  return out;
+}
+
+function sectionRows(f: Fig): Row[] {
+  const rows: Row[] = [];
+  const pct = (l: Fig) => `p50 ${l.p50} / p99 ${l.p99} ms`;
+  if (f.isolation) {
+    const i = f.isolation;
+    rows.push([
+      `isolation: other endpoints' latency without / with a hanging endpoint`,
+      `${pct(i.without.latencyMs)} / ${pct(i.withHanging.latencyMs)} (${i.p99Ratio}× p99; it held ${i.hangingHeld} slots)`,
+      '–',
+      '',
+    ]);
+  }
+  if (f.backlog) {
+    const b = f.backlog;
+    rows.push(
+      [
+        `backlog of ${b.backlog}: drain deliveries/s, worker RSS before / peak MB`,
+        `${b.deliveriesPerS}/s${b.complete ? '' : ' (INCOMPLETE)'}, ${b.workerRssMb.beforeDrain} / ${b.workerRssMb.peak} MB, ${b.duplicates} duplicates`,
+        '–',
+        '',
+      ],
+      [`backlog: GraphQL webhooks page during the drain`, `${pct(b.webhooksPageDuringDrainMs)} (${b.webhooksPageDuringDrainMs.n} requests)`, '–', ''],
+      [`backlog: drained in due order`, `at most ${b.order.maxDisplacement} places out of order`, '–', ''],
+    );
+  }
+  return rows;
+}
 const signatures = (f: Fig) => {
   const parts = [f.w1, f.w2, f.w3, f.fanOut];
   return `${parts.reduce((n, p) => n + p.sigChecked, 0)} / ${parts.reduce((n, p) => n + p.sigBad, 0)}`;
 };
-function table(h: Fig, g: Fig, sub: Fig) {
+function table(h: Fig, g: Fig, sub: Fig, extra: Row[]) {
   const lat = (l: Fig) => (l?.n ? `${l.p50} / ${l.p95} / ${l.p99}` : '–');
   const ratio = (a: number, b: number) => (a && b ? `${round(a / b, 2)}×` : '–');
-  const rows: [string, string, string, string][] = [
+  return render([
     ['W1 burst deliveries/s', `${h.w1.deliveriesPerS}`, `${g.w1.deliveriesPerS}`, ratio(h.w1.deliveriesPerS, g.w1.deliveriesPerS)],
     ['W1 latency p50/p95/p99 ms', lat(h.w1.latencyMs), lat(g.w1.latencyMs), ''],
     ['W1 lost / duplicates', `${h.w1.lost} / ${h.w1.duplicates}`, `${g.w1.lost} / ${g.w1.duplicates}`, ''],
@@ -220,7 +264,11 @@ function table(h: Fig, g: Fig, sub: Fig) {
     ['SQL statements per delivery: batch / singles', `${h.sqlStatements.perDeliveryInBatch} / ${h.sqlStatements.perDeliveryOfSingles}`, '–', ''],
     [`GraphQL reads: webhooks page (${h.reads.webhooks}), after the workloads`, `${h.reads.requestsPerS} req/s, ${h.reads.sqlStatementsPerRequest} SQL/req, p99 ${h.reads.latencyMs.p99} ms`, '–', ''],
     [`GraphQL reads: same, no delivery history`, `${h.readsNoHistory.requestsPerS} req/s, ${h.readsNoHistory.sqlStatementsPerRequest} SQL/req, p99 ${h.readsNoHistory.latencyMs.p99} ms`, '–', ''],
-  ];
+    ...extra,
+  ]);
+}
+
+function render(rows: Row[]) {
   const head = ['', 'Hookline', 'graphile-worker 0.17.3', 'Hookline / gw'];
   const w = head.map((_, i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
@@ -234,6 +282,12 @@ async function main() {
   const profileDir = profile ? join(ROOT, 'bench/results/profiles', started.toISOString().replace(/[:.]/g, '-')) : undefined;
   try {
     log(`bench${quick ? ' --quick' : ''}: graphile-worker ${JSON.stringify(GRAPHILE_SETTING)} then Hookline; sink ${sinkUrl}`);
+    const onlyAt = process.argv.indexOf('--only');
+    if (onlyAt >= 0) {
+      const sections = await runSections((process.argv[onlyAt + 1] ?? '').split(','), sinkUrl);
+      process.stdout.write(render(sectionRows(sections)) + '\n' + JSON.stringify(sections) + '\n');
+      return;
+    }
     if (process.argv.includes('--hookline-only')) {
       // For experiments: Hookline's delivery workloads alone, no table, no results file.
       process.stdout.write(JSON.stringify(await runSystem('hookline', sinkUrl, profileDir)) + '\n');
@@ -243,6 +297,7 @@ async function main() {
     runTag = Date.now().toString(36);
     const hookline = await runSystem('hookline', sinkUrl, profileDir);
     const subscriptions = await runSubscriptions();
+    const sections = await runSections(['isolation', 'backlog'], sinkUrl);
     const h = hookline as Fig;
     const g = graphile as Fig;
     const result = {
@@ -255,13 +310,14 @@ async function main() {
       hookline,
       graphileWorker: graphile,
       subscriptions,
+      ...sections,
       ratios: {
         w1DeliveriesPerS: round(h.w1.deliveriesPerS / g.w1.deliveriesPerS, 2),
         w2P99: round(h.w2.latencyMs.p99 / g.w2.latencyMs.p99, 3),
       },
       ...(profileDir ? { profileDir } : {}),
     };
-    process.stdout.write(table(h, g, subscriptions) + '\n');
+    process.stdout.write(table(h, g, subscriptions, sectionRows(sections)) + '\n');
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
     const file = join(ROOT, 'bench/results', `${started.toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
     writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
