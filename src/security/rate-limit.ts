@@ -34,8 +34,18 @@ export type Verdict = { ok: true } | { ok: false; kind: BucketKind; retryAfterMs
  * through once the bucket is full and leaves it in debt, so it is paid for at the steady rate without ever being
  * refused outright.
  */
+/** How often buckets that have refilled completely are forgotten. */
+const SWEEP_EVERY_MS = 10_000;
+
+interface Bucket {
+  kind: BucketKind;
+  level: number;
+  at: number;
+}
+
 export class RateLimiter {
-  private readonly buckets = new Map<string, { level: number; at: number }>();
+  private readonly buckets = new Map<string, Bucket>();
+  private nextSweep = 0;
 
   constructor(
     /** A kind left out or null is not limited. */
@@ -46,14 +56,15 @@ export class RateLimiter {
   /** Spends `costs` from the token's buckets if every one of them has enough; otherwise spends nothing. */
   take(tokenId: string, costs: Partial<Record<BucketKind, number>>): Verdict {
     const now = this.now();
-    const spends: { bucket: { level: number; at: number }; cost: number }[] = [];
+    if (now >= this.nextSweep) this.sweep(now);
+    const spends: { bucket: Bucket; cost: number }[] = [];
     for (const [kind, cost] of Object.entries(costs) as [BucketKind, number][]) {
       const rate = this.rates[kind];
       if (!rate || cost <= 0) continue;
       const key = `${kind}:${tokenId}`;
       let bucket = this.buckets.get(key);
-      if (!bucket) this.buckets.set(key, (bucket = { level: rate.count, at: now }));
-      bucket.level = Math.min(rate.count, bucket.level + ((now - bucket.at) * rate.count) / rate.perMs);
+      if (!bucket) this.buckets.set(key, (bucket = { kind, level: rate.count, at: now }));
+      bucket.level = this.levelAt(bucket, rate, now);
       bucket.at = now;
       const needed = Math.min(cost, rate.count);
       if (bucket.level < needed) {
@@ -63,6 +74,27 @@ export class RateLimiter {
     }
     for (const { bucket, cost } of spends) bucket.level -= cost;
     return { ok: true };
+  }
+
+  /** Buckets held in memory (a full bucket is forgotten within SWEEP_EVERY_MS: it is the same as a new one). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private levelAt(bucket: Bucket, rate: Rate, now: number): number {
+    return Math.min(rate.count, bucket.level + ((now - bucket.at) * rate.count) / rate.perMs);
+  }
+
+  /**
+   * Keys need not be bounded (feed tokens are counted before they are looked up, so every guess has a bucket):
+   * forgetting full buckets keeps memory in proportion to recent traffic.
+   */
+  private sweep(now: number): void {
+    this.nextSweep = now + SWEEP_EVERY_MS;
+    for (const [key, bucket] of this.buckets) {
+      const rate = this.rates[bucket.kind];
+      if (!rate || this.levelAt(bucket, rate, now) >= rate.count) this.buckets.delete(key);
+    }
   }
 
   /** The refusal for a verdict that was not ok: RATE_LIMITED, saying when to try again (also as Retry-After). */

@@ -45,6 +45,17 @@ describe('RateLimiter', () => {
     expect(l.take('a', { publish: 1 }).ok).toBe(true);
   });
 
+  it('forgets buckets once they have refilled, so guessed keys do not pile up in memory', () => {
+    const { limiter: l, advance } = limiter(10, 1000);
+    for (let i = 0; i < 100; i++) l.take(`guess ${i}`, { publish: 1 });
+    expect(l.size).toBe(100);
+    advance(10_000);
+    l.take('a', { mutations: 10 });
+    expect(l.size).toBe(1);
+    // The one left is empty: it was not forgotten.
+    expect(l.take('a', { mutations: 1 }).ok).toBe(false);
+  });
+
   it('does not limit a kind configured off (null)', () => {
     const l = new RateLimiter({ mutations: null, publish: null });
     for (let i = 0; i < 1000; i++) expect(l.take('a', { mutations: 1, publish: 1000 }).ok).toBe(true);
