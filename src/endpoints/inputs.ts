@@ -130,17 +130,22 @@ const endpointAuth = z
     const kinds = [auth.apiKey != null, auth.bearerToken != null, auth.basicUser != null || auth.basicPassword != null];
     if (kinds.filter(Boolean).length > 1) {
       ctx.addIssue({ code: 'custom', message: 'give only one of apiKey, bearerToken or basicUser/basicPassword' });
+    } else if (!kinds.includes(true)) {
+      // Credentials are write-only, so they are replaced whole: `{ apiKeyHeader }` alone would silently drop the key.
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give one of apiKey, bearerToken or basicUser/basicPassword (or auth: null to remove them)',
+      });
     } else if (auth.basicPassword != null && auth.basicUser == null) {
       ctx.addIssue({ code: 'custom', path: ['basicUser'], message: 'is needed with basicPassword' });
     }
   })
-  .transform((auth): EndpointAuth | null => {
+  .transform((auth): EndpointAuth => {
     if (auth.apiKey != null) {
       return { apiKey: auth.apiKey, apiKeyHeader: auth.apiKeyHeader ?? ENDPOINT_DEFAULTS.apiKeyHeader };
     }
     if (auth.bearerToken != null) return { bearerToken: auth.bearerToken };
-    if (auth.basicUser != null) return { basicUser: auth.basicUser, basicPassword: auth.basicPassword ?? '' };
-    return null;
+    return { basicUser: auth.basicUser!, basicPassword: auth.basicPassword ?? '' };
   });
 
 /**

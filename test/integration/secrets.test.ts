@@ -260,6 +260,17 @@ describe('with HOOKLINE_ENCRYPTION_KEY set', () => {
     expect(requestsTo('/update/2')[1].headers['x-api-key']).toBe(apiKey);
     expect(requestsTo('/update/2')[1].headers.authorization).toBeUndefined();
 
+    // Write-only credentials are replaced whole: a header name without its key is refused, not a silent removal.
+    const headerOnly = await t.gql(`mutation ($input: UpdateEndpointInput!) { updateEndpoint(input: $input) { id } }`, {
+      input: { id, auth: { apiKeyHeader: 'X-Other' } },
+    });
+    expect(headerOnly.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/^input\.auth: give one of apiKey, bearerToken or basicUser\/basicPassword/),
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
+    const [unchanged] = await sql`select auth from endpoints where id = ${id}`;
+    expect(unchanged.auth.apiKeyHeader).toBe('x-api-key');
+
     const cleared = await update({ auth: null });
     expect(cleared.updateEndpoint).toEqual({ hasAuth: false, auth: null });
     const [none] = await sql`select auth from endpoints where id = ${id}`;
