@@ -426,3 +426,45 @@ describe('the key lifecycle: plaintext, then encrypted, then rotated', () => {
     }
   });
 });
+
+describe('re-encryption at start', () => {
+  it('goes through every row, a batch at a time, and leaves nothing in plaintext', async () => {
+    const database = await createTestDatabase();
+    const sql = openSql(database.url);
+    const logs = capturedLogs('info');
+    let t: TestApp | undefined;
+    try {
+      // More rows than one batch, stored in plaintext as before a key was set.
+      const count = 450;
+      await sql`
+        insert into webhooks (id, name, secret)
+        select 'wh_batch' || lpad(n::text, 4, '0'), 'batch ' || n, 'whsec_plain' || n from generate_series(1, ${count}) n`;
+      await sql`
+        insert into endpoints (id, webhook_id, url, auth)
+        select 'ep_batch' || lpad(n::text, 4, '0'), 'wh_batch' || lpad(n::text, 4, '0'), 'http://127.0.0.1:9/',
+               jsonb_build_object('basicUser', 'u' || n, 'basicPassword', 'pw' || n)
+          from generate_series(1, ${count}) n`;
+      t = await startTestApp({ HOOKLINE_ENCRYPTION_KEY: K1 }, { database, logger: logs.logger });
+
+      const [left] = await sql`select
+        (select count(*)::int from webhooks where secret not like 'enc:v1:k1:%') as webhooks,
+        (select count(*)::int from endpoints where auth->>'basicPassword' not like 'enc:v1:k1:%') as endpoints`;
+      expect(left).toEqual({ webhooks: 0, endpoints: 0 });
+      expect(logs.entries().find((e) => e.msg === 're-encrypted stored secrets with the current key')).toMatchObject({
+        webhooks: count,
+        endpoints: count,
+        before: { plaintext: 2 * count },
+      });
+      const keyring = parseKeyring(K1);
+      const [last] = await sql`select w.secret, e.auth from webhooks w join endpoints e on e.webhook_id = w.id
+                                where w.id = 'wh_batch0450'`;
+      expect(keyring.decrypt(last.secret)).toBe('whsec_plain450');
+      expect(last.auth.basicUser).toBe('u450');
+      expect(keyring.decrypt(last.auth.basicPassword)).toBe('pw450');
+    } finally {
+      await t?.stop();
+      await sql.end();
+      await database.drop();
+    }
+  });
+});
