@@ -9,7 +9,7 @@ import type { Yoga } from './yoga.js';
 type EnvelopedRoot = { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
 
 /** Close code for a token over HOOKLINE_MAX_CONNECTIONS_PER_TOKEN (4xxx: the application's; 429: too many). */
-export const TOO_MANY_CONNECTIONS = 4429;
+const TOO_MANY_CONNECTIONS = 4429;
 
 /**
  * graphql-ws on the same port and path as GraphQL over HTTP. Each operation goes through yoga's envelop, so the
@@ -18,7 +18,11 @@ export const TOO_MANY_CONNECTIONS = 4429;
  * runs at most HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; a token holds at most
  * HOOKLINE_MAX_CONNECTIONS_PER_TOKEN connections to this process (one more is closed with 4429).
  */
-export function attachGraphqlWs(server: Server, yoga: Yoga, services: Pick<Services, 'config' | 'authenticate' | 'logger'>) {
+export function attachGraphqlWs(
+  server: Server,
+  yoga: Yoga,
+  services: Pick<Services, 'config' | 'authenticate' | 'logger'>,
+) {
   const { config } = services;
   const wss = new WebSocketServer({ noServer: true, maxPayload: config.HOOKLINE_MAX_BODY_BYTES });
   const connectionsPerToken = new Map<string, number>();
@@ -44,8 +48,10 @@ export function attachGraphqlWs(server: Server, yoga: Yoga, services: Pick<Servi
       onConnect: async (ctx) => {
         // A connection without a valid token is let in: each of its operations is refused with the reason.
         const viewer = await services.authenticate(String(ctx.connectionParams?.authorization ?? ''));
-        if (!viewer) return true;
         const socket = ctx.extra.socket;
+        // Closed while the token was looked up: counting it now would never be undone by a 'close' event.
+        if (socket.readyState !== socket.OPEN) return false;
+        if (!viewer) return true;
         const open = connectionsPerToken.get(viewer.tokenId) ?? 0;
         if (open >= config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN) {
           socket.close(
