@@ -35,7 +35,7 @@ export function feedHandler(services: Services) {
       return sendJsonError(res, 405, 'METHOD_NOT_ALLOWED', 'the feed answers GET only');
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const token = decodeURIComponent(url.pathname.slice(FEED_PATH.length));
+    const token = url.pathname.slice(FEED_PATH.length);
     const verdict = limiter.take(hashToken(token), { feed: 1 });
     if (!verdict.ok) {
       res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
