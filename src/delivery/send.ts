@@ -203,7 +203,11 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
   return Buffer.concat(chunks).toString('utf8').replaceAll('\0', '\uFFFD');
 }
 
-/** A signal that fires after `timeoutMs` or when `outer` fires, whichever is first. */
+/**
+ * A signal that fires after `timeoutMs` or when `outer` fires, whichever is first. It is the one deadline for the
+ * whole exchange (connect, headers, body): undici's headersTimeout/bodyTimeout are idle timers (300 s by default,
+ * reset by every byte), which a receiver trickling a byte a second would never trip.
+ */
 function deadlineSignal(timeoutMs: number, outer: AbortSignal | undefined) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new AttemptTimeout()), timeoutMs);
