@@ -75,6 +75,7 @@ async function countByKeyId(sql: Sql): Promise<Map<string | null, number>> {
  */
 async function reencryptWebhooks(sql: Sql, keyring: Keyring): Promise<number> {
   const prefix = keyring.currentPrefix!;
+  const reseal = (value: string) => (keyring.isCurrent(value) ? value : keyring.encrypt(keyring.decrypt(value)));
   let changed = 0;
   for (let after = ''; ; ) {
     const rows = await sql<{ id: string; secret: string; previousSecret: string | null }[]>`
@@ -84,7 +85,6 @@ async function reencryptWebhooks(sql: Sql, keyring: Keyring): Promise<number> {
        order by id limit ${BATCH}`;
     if (rows.length === 0) return changed;
     after = rows[rows.length - 1].id;
-    const reseal = (value: string) => (keyring.isCurrent(value) ? value : keyring.encrypt(keyring.decrypt(value)));
     const result = await sql`
       update webhooks w set secret = u.new_secret, previous_secret = u.new_previous
         from unnest(${rows.map((r) => r.id)}::text[],
