@@ -184,16 +184,22 @@ describe('claim', () => {
     expect(sharedRounds).toBeGreaterThan(0);
   });
 
-  it('stays fast with a big backlog of held and not-yet-due rows', async () => {
+  it('stays fast with a big backlog of held, capped and not-yet-due rows', async () => {
     await sql`insert into events (id, type, occurred_at, data)
-              select 'evt_big_' || i, 'thing.created', now(), '{}' from generate_series(1, 150000) i`;
-    // 100,000 held rows, all due long ago (the oldest in the table), then 50,000 due in an hour, then 20 due now.
+              select 'evt_big_' || i, 'thing.created', now(), '{}' from generate_series(1, 200000) i`;
+    // 100,000 held rows, all due long ago (the oldest in the table); 50,000 due in an hour; 50,000 due for an
+    // endpoint at its maxConcurrency (1, taken by a live lease); then 20 due now.
     await sql`insert into deliveries (id, event_id, webhook_id, endpoint_id, status, next_attempt_at)
               select 'dlv_big_' || i, 'evt_big_' || i, ${wh.active}, ${ep.tooMany}, 'RETRYING', now() - interval '1 day'
                 from generate_series(1, 100000) i`;
     await sql`insert into deliveries (id, event_id, webhook_id, endpoint_id, status, next_attempt_at)
               select 'dlv_big_' || i, 'evt_big_' || i, ${wh.active}, ${ep.a}, 'RETRYING', now() + interval '1 hour'
                 from generate_series(100001, 150000) i`;
+    await sql`insert into deliveries (id, event_id, webhook_id, endpoint_id, status, next_attempt_at)
+              select 'dlv_big_' || i, 'evt_big_' || i, ${wh.active}, ${ep.a}, 'PENDING', now() - interval '1 hour'
+                from generate_series(150001, 200000) i`;
+    await sql`update endpoints set max_concurrency = 1 where id = ${ep.a}`;
+    await deliveries([{ endpoint: ep.a, status: 'SENDING', leaseIn: 60 }]);
     const due = await deliveries(Array.from({ length: 20 }, () => ({ endpoint: ep.b })));
     await sql`analyze deliveries`;
 
