@@ -354,6 +354,23 @@ describe('console', () => {
     expect(await explanation.locator('tr[data-rule="filter"]').textContent()).toMatch(/"SE".*"SE".*✓/);
   });
 
+  it('makes a pull-feed URL on the webhook page, shown once, and revokes it', async () => {
+    const { webhook } = await createWebhook(t.gql, { name: 'Pulled by a partner', triggers: [{ resource: 'partner', event: '*' }] });
+    await signIn();
+    await page.goto(`${t.url}/webhooks/${webhook.id}`);
+    await page.getByRole('button', { name: 'New feed URL' }).click();
+    const url = (await page.getByTestId('feed-url').textContent())!;
+    expect(url).toMatch(/\/feed\/hlf_[\w-]+$/);
+    const feed = await fetch(`${t.url}${new URL(url).pathname}`);
+    expect(feed.status).toBe(200);
+    expect(await feed.json()).toMatchObject({ items: [], hasMore: false });
+
+    const row = page.locator('tr', { hasText: 'active' });
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.locator('tr', { hasText: 'revoked' }).waitFor();
+    expect((await fetch(`${t.url}${new URL(url).pathname}`)).status).toBe(401);
+  });
+
   it('deletes a webhook through the confirm dialog', async () => {
     const { webhook } = await createWebhook(t.gql, { name: 'Short-lived' });
     await signIn();

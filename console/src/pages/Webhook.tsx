@@ -3,6 +3,7 @@ import { useMutation, useQuery, type CombinedError } from 'urql';
 import { AuditLog } from '../auditLog.js';
 import { useDeliveryFeed } from '../deliveryFeed.js';
 import { DeliveryTable, endpointLabel } from '../deliveryTable.js';
+import { FeedTokensSection } from '../feedTokens.js';
 import { graphql, type ResultOf } from '../graphql.js';
 import { HealthNumbers, useWebhookHealth, type Health } from '../health.js';
 import { Link, navigate } from '../router.js';
@@ -208,6 +209,7 @@ export function WebhookPage({ id }: { id: string }) {
         </div>
       </Section>
       <WebhookDeliveries webhookId={id} />
+      <FeedTokensSection webhookId={id} />
       <AuditLog webhookId={id} />
       <ConfirmDialog
         open={confirming === 'delete'}
