@@ -149,7 +149,8 @@ describe('logger', () => {
     const [first] = out.trim().split('\n').map((line) => JSON.parse(line));
     expect(first).toMatchObject({ level: 50, delivery: 'dlv_1', msg: 'delivery attempt crashed' });
     expect(first.err.type).toBe('Error');
-    expect(first.err.job.endpoint.auth).toMatchObject({ basicUser: 'bob', apiKey: '[redacted]' });
+    expect(first.err.job.webhook).toMatchObject({ id: 'wh_1', secret: '[redacted]', headers: [{ key: 'X-Api-Key', value: '[redacted]' }] });
+    expect(first.err.job.endpoint).toEqual({ id: 'ep_1', auth: '[redacted]' });
     expect(first.err.job.self).toBe('[Circular]');
     // The logged objects themselves are untouched.
     expect((job.webhook as { secret: string }).secret).toBe('whsec_AAAA1111');
