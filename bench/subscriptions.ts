@@ -8,7 +8,7 @@
  * transaction, 10 deliveries per transaction, 4 transactions at a time. The database: DATABASE_URL (a fresh
  * database is created on that server and dropped afterwards), else an embedded PostgreSQL in a temporary folder.
  *
- * Settings (environment): BENCH_SUBSCRIBERS (200), BENCH_UPDATES (1000).
+ * Settings (environment): BENCH_SUBSCRIBERS (200), BENCH_UPDATES (1000); PROF=<dir> writes a CPU profile of the api.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -206,7 +206,8 @@ async function database(): Promise<{ url: string; label: string }> {
 /** Starts `hookline serve` as an api process; resolves with its base URL. */
 async function startApi(databaseUrl: string, adminToken: string): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'hookline-bench-api-'));
-  const child = spawn(process.execPath, ['bin/hookline.js', 'serve'], {
+  const prof = process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, 'bin/hookline.js', 'serve'], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',

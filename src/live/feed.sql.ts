@@ -1,5 +1,9 @@
+import { eq, inArray } from 'drizzle-orm';
+import { deliveries } from '../../schema/db/deliveries.js';
 import type { DeliveryStatus } from '../../schema/db/enums.js';
-import type { Sql } from '../db/client.js';
+import { webhooks } from '../../schema/db/webhooks.js';
+import type { Db, Sql } from '../db/client.js';
+import type { DeliveryRow } from '../deliveries/queries.js';
 
 /** A delivery's status change with what subscribers are filtered on. */
 export interface DeliveryChange {
@@ -46,4 +50,14 @@ export async function changedSince(sql: Sql, since: Date, limit: number): Promis
     ) recent
     order by updated_at`;
   return rows.map(({ id, status, webhookId, endpointId, teamId }) => ({ id, status, webhookId, endpointId, teamId }));
+}
+
+/** Deliveries by id, each with its webhook's team as it is now (for the visibility check), in one query. */
+export async function loadDeliveriesWithTeam(db: Db, ids: string[]): Promise<Map<string, { row: DeliveryRow; teamId: string | null }>> {
+  const rows = await db
+    .select({ row: deliveries, teamId: webhooks.teamId })
+    .from(deliveries)
+    .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
+    .where(inArray(deliveries.id, ids));
+  return new Map(rows.map((r) => [r.row.id, r]));
 }
