@@ -9,7 +9,7 @@ import { splitEventType, webhookMatches } from '../events/matching.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import { webhookVisibleTo } from '../webhooks/access.js';
-import { groupByWebhook, type WebhookRow } from '../webhooks/queries.js';
+import { groupByWebhook, type Executor, type WebhookRow } from '../webhooks/queries.js';
 
 /** A feed token with its webhook's team, which decides who may see it. Never holds the token itself. */
 export type FeedTokenRow = typeof feedTokens.$inferSelect & { teamId: string | null };
@@ -18,7 +18,7 @@ const feedTokenColumns = { ...getTableColumns(feedTokens), teamId: webhooks.team
 
 /** A new feed token for a webhook; only its hash is stored, the token is returned this once. */
 export async function insertFeedToken(
-  db: Db,
+  db: Executor,
   webhook: { id: string; teamId: string | null },
   createdBy: string,
   token: string,
@@ -31,7 +31,7 @@ export async function insertFeedToken(
 }
 
 /** Revokes a feed token of a webhook the viewer may see (a second revoke keeps the first time); null: not found. */
-export async function revokeVisibleFeedToken(db: Db, viewer: Viewer | null, id: string): Promise<FeedTokenRow | null> {
+export async function revokeVisibleFeedToken(db: Executor, viewer: Viewer | null, id: string): Promise<FeedTokenRow | null> {
   const [row] = await db
     .update(feedTokens)
     .set({ revokedAt: sql`coalesce(${feedTokens.revokedAt}, now())` })
@@ -39,6 +39,16 @@ export async function revokeVisibleFeedToken(db: Db, viewer: Viewer | null, id: 
     .where(and(eq(webhooks.id, feedTokens.webhookId), eq(feedTokens.id, id), webhookVisibleTo(viewer)))
     .returning(feedTokenColumns);
   return row ?? null;
+}
+
+/** A feed token of a webhook the viewer may see, locked (FOR UPDATE) to be changed in this transaction (audit trail). */
+export function lockVisibleFeedToken(db: Executor, viewer: Viewer | null, id: string): Promise<FeedTokenRow[]> {
+  return db
+    .select(feedTokenColumns)
+    .from(feedTokens)
+    .innerJoin(webhooks, eq(webhooks.id, feedTokens.webhookId))
+    .where(and(eq(feedTokens.id, id), webhookVisibleTo(viewer)))
+    .for('update', { of: feedTokens });
 }
 
 /** The feed tokens of each of these (already visible) webhooks, oldest first: one query for a whole page. */

@@ -1,10 +1,18 @@
+import { auditedCreate, auditedUpdate } from '../audit/record.js';
 import { generateToken } from '../auth/tokens.js';
 import { badInput, notFound } from '../errors.js';
 import { builder } from '../graphql/builder.js';
 import type { Context } from '../graphql/context.js';
 import { visibleWebhook, WebhookRef } from '../webhooks/types.js';
 import { feedCursor, feedUrl } from './http.js';
-import { insertFeedToken, readFeed, revokeVisibleFeedToken, selectFeedTokensOfWebhooks, type FeedTokenRow } from './queries.js';
+import {
+  insertFeedToken,
+  lockVisibleFeedToken,
+  readFeed,
+  revokeVisibleFeedToken,
+  selectFeedTokensOfWebhooks,
+  type FeedTokenRow,
+} from './queries.js';
 
 export const FeedTokenRef = builder.objectRef<FeedTokenRow>('FeedToken').implement({
   description: 'A credential for GET /feed/<token>: the webhook\'s matching events, pulled. The token itself is shown once.',
@@ -91,7 +99,9 @@ builder.mutationFields((t) => ({
       const webhook = await visibleWebhook(ctx, args.webhookId);
       if (!webhook) throw notFound('webhookId', args.webhookId);
       const token = generateToken('hlf');
-      const feedToken = await insertFeedToken(ctx.services.db, webhook, ctx.viewer!.name, token);
+      const feedToken = await auditedCreate(ctx.services.db, ctx.viewer, 'feed_token.create', (tx) =>
+        insertFeedToken(tx, webhook, ctx.viewer!.name, token),
+      );
       return { feedToken, token, url: feedUrl(ctx.services.config, token) };
     },
   }),
@@ -100,7 +110,13 @@ builder.mutationFields((t) => ({
     description: 'Revokes a feed token at once: its URL answers 401 from then on',
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, args, ctx) => {
-      const row = await revokeVisibleFeedToken(ctx.services.db, ctx.viewer, args.id);
+      const row = await auditedUpdate(
+        ctx.services.db,
+        ctx.viewer,
+        'feed_token.revoke',
+        (tx) => lockVisibleFeedToken(tx, ctx.viewer, args.id),
+        (tx) => revokeVisibleFeedToken(tx, ctx.viewer, args.id),
+      );
       if (!row) throw notFound('id', args.id);
       return row;
     },

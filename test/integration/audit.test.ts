@@ -61,7 +61,8 @@ async function apiToken(name: string, role: string, teamId: string) {
 }
 
 beforeAll(async () => {
-  ({ t, sql } = await startApiApp());
+  // Quiet: one test makes a mutation fail on purpose, and its error log would only be noise here.
+  ({ t, sql } = await startApiApp({ LOG_LEVEL: 'fatal' }));
   teamA = (await t.gql.ok('mutation { createTeam(name: "audit a") { id } }')).createTeam.id;
   teamB = (await t.gql.ok('mutation { createTeam(name: "audit b") { id } }')).createTeam.id;
   editorA = await apiToken('editor of a', 'EDITOR', teamA);
@@ -219,6 +220,22 @@ describe('every kind of change', () => {
     expect(entry.after).toEqual({ count: 2, filter: expect.objectContaining({ webhookId, status: ['PENDING'] }) });
   });
 
+  it('createFeedToken and revokeFeedToken: the token, without its value or hash', async () => {
+    const created = await mutate(`mutation ($id: ID!) { createFeedToken(webhookId: $id) { token url feedToken { id } } }`, {
+      id: webhookId,
+    });
+    const { token, feedToken } = created.createFeedToken;
+    secrets.push(token);
+    let entry = await latest();
+    expect(entry).toMatchObject({ action: 'feed_token.create', targetType: 'FeedToken', targetId: feedToken.id, before: null });
+    expect(entry.after).toMatchObject({ id: feedToken.id, webhookId, tokenHash: '[redacted]', revokedAt: null });
+
+    await mutate(`mutation ($id: ID!) { revokeFeedToken(id: $id) { id } }`, { id: feedToken.id });
+    entry = await latest();
+    expect(entry).toMatchObject({ action: 'feed_token.revoke', targetId: feedToken.id, before: { revokedAt: null } });
+    expect(Date.parse(entry.after.revokedAt)).toBeGreaterThan(0);
+  });
+
   it('deleteWebhook: the whole webhook, with the endpoints and triggers it took along; the log outlives it', async () => {
     await mutate(`mutation ($id: ID!) { deleteWebhook(id: $id) { deletedId } }`, { id: webhookId });
     const entries = await log(editorA.gql, { webhookId });
@@ -235,6 +252,8 @@ describe('every kind of change', () => {
     // Newest first, one entry per change, every one by editor A.
     expect(entries.map((e) => e.action)).toEqual([
       'webhook.delete',
+      'feed_token.revoke',
+      'feed_token.create',
       'webhook.replay_deliveries',
       'delivery.replay',
       'trigger.delete',
