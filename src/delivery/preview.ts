@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { EndpointInput, endpointSchema } from '../endpoints/inputs.js';
 import { visibleEndpoint } from '../endpoints/types.js';
-import { badInput, notFound, parseInput } from '../errors.js';
+import { AppError, badInput, notFound, parseInput } from '../errors.js';
 import { splitEventType } from '../events/matching.js';
 import { selectVisibleEvents } from '../events/queries.js';
 import { builder } from '../graphql/builder.js';
 import { HttpMethodEnum, KeyValueRef } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { newId } from '../ids.js';
+import { DecryptError } from '../security/crypto.js';
 import { KeyValueInput } from '../graphql/common.js';
 import { jsonObject, orDefault, text } from '../webhooks/fields.js';
 import { webhookSchema } from '../webhooks/inputs.js';
@@ -84,6 +85,8 @@ builder.queryField('previewRequest', (t) =>
         return { ...request, headers: redactCredentials(request.headers, endpoint) };
       } catch (err) {
         if (err instanceof RenderError) throw badInput(field === 'endpoint' ? 'endpoint.bodyTemplate' : field, err.message);
+        // A secret stored under a key this process lacks: a configuration problem to show, not to mask.
+        if (err instanceof DecryptError) throw new AppError('SERVICE_UNAVAILABLE', err.message);
         throw err;
       }
     },

@@ -286,6 +286,14 @@ describe('with HOOKLINE_ENCRYPTION_KEY set', () => {
     const delivery = await deliveryWhen(t, deliveries[0].id, ['FAILED']);
     expect(delivery.attempts[0].error).toBe('cannot decrypt: key id "k9" not configured in HOOKLINE_ENCRYPTION_KEY');
     expect(requestsTo('/unknown-key')).toHaveLength(0);
+    // A request preview says the same, rather than an unexplained internal error.
+    const preview = await t.gql('query ($id: ID!) { previewRequest(endpointId: $id, event: { type: "a.b" }) { body } }', {
+      id: hook.webhook.endpoints[0].id,
+    });
+    expect(preview.errors?.[0]).toMatchObject({
+      message: 'cannot decrypt: key id "k9" not configured in HOOKLINE_ENCRYPTION_KEY',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
   });
 
   it('never logs a secret or a credential, at debug level, failed deliveries and disabled endpoints included', async () => {
