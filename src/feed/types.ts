@@ -36,36 +36,32 @@ const CreateFeedTokenPayload = builder
     }),
   });
 
-/** A feed page as a connection: each node is an envelope, as GET /feed answers it. */
-const FeedConnection = builder
-  .objectRef<{ items: Record<string, unknown>[]; next: string | null; hasMore: boolean }>('FeedConnection')
-  .implement({
-    fields: (t) => ({
-      edges: t.field({
-        type: [
-          builder.objectRef<Record<string, unknown>>('FeedEdge').implement({
-            fields: (e) => ({
-              cursor: e.string({ resolve: (item) => String(item.event_id) }),
-              node: e.field({ type: 'JSON', description: 'The envelope a push receiver gets', resolve: (item) => item }),
-            }),
-          }),
-        ],
-        resolve: (page) => page.items,
-      }),
-      pageInfo: t.field({
-        type: builder.objectRef<{ next: string | null; hasMore: boolean }>('FeedPageInfo').implement({
-          fields: (p) => ({
-            hasNextPage: p.exposeBoolean('hasMore', { description: 'More events to look at now' }),
-            endCursor: p.exposeString('next', {
-              nullable: true,
-              description: 'Pass as `after` to continue: the last event looked at, which may not be the last edge',
-            }),
-          }),
-        }),
-        resolve: (page) => page,
-      }),
+type Page = Awaited<ReturnType<typeof readFeed>>;
+
+const FeedEdge = builder.objectRef<Record<string, unknown>>('FeedEdge').implement({
+  fields: (t) => ({
+    cursor: t.string({ resolve: (item) => String(item.event_id) }),
+    node: t.field({ type: 'JSON', description: 'The envelope a push receiver gets', resolve: (item) => item }),
+  }),
+});
+
+const FeedPageInfo = builder.objectRef<Page>('FeedPageInfo').implement({
+  fields: (t) => ({
+    hasNextPage: t.exposeBoolean('hasMore', { description: 'More events to look at now' }),
+    endCursor: t.exposeString('next', {
+      nullable: true,
+      description: 'Pass as `after` to continue: the last event looked at, which may not be the last edge',
     }),
-  });
+  }),
+});
+
+/** A feed page as a connection: each node is an envelope, as GET /feed answers it. */
+const FeedConnection = builder.objectRef<Page>('FeedConnection').implement({
+  fields: (t) => ({
+    edges: t.field({ type: [FeedEdge], resolve: (page) => page.items }),
+    pageInfo: t.field({ type: FeedPageInfo, resolve: (page) => page }),
+  }),
+});
 
 builder.objectFields(WebhookRef, (t) => ({
   feedTokens: t.loadableList({
