@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client.js';
+import { newId } from '../ids.js';
 import type { AttemptRecord } from './job.js';
 import { DELIVERY_UPDATED_CHANNEL, PER_NOTIFICATION } from './notify.sql.js';
 
@@ -40,6 +41,8 @@ export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: n
    * locked: the endpoint rows are locked in id order before they are updated, so two workers settling attempts of
    * the same endpoints cannot deadlock; the count and state read there are the latest (as locked), and the state
    * tells whether this statement is the one that disabled the endpoint.
+   * audited: the switch to TOO_MANY_ERRORS is an audit entry of Hookline itself (no actor), written by this same
+   * statement; its id is newId's time part with a random tail, as for bulk replays.
    * notified: one notification per 100 settled deliveries (PostgreSQL refuses payloads of 8000 bytes or more);
    * the main query reads it, else a SELECT in WITH would not run. Listeners hear them only at commit.
    */
@@ -100,7 +103,15 @@ export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: n
              updated_at = case when n.disable then now() else e.updated_at end
         from next n
        where e.id = n.id
-      returning n.id as "endpointId", n.failures, n.disable
+      returning n.id as "endpointId", n.failures, n.disable, e.webhook_id
+    ),
+    audited as (
+      insert into audit_log (id, team_id, action, target_type, target_id, webhook_id, before, after)
+      select ${newId('AuditEntry').slice(0, 'aud_'.length + 10)} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16),
+             w.team_id, 'endpoint.state', 'Endpoint', c."endpointId", c.webhook_id, '{"state": "ACTIVE"}',
+             jsonb_build_object('state', 'TOO_MANY_ERRORS', 'consecutiveFailures', c.failures)
+        from counted c join webhooks w on w.id = c.webhook_id
+       where c.disable
     ),
     notified as (
       select pg_notify(${DELIVERY_UPDATED_CHANNEL},

@@ -1,8 +1,9 @@
 import type postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
 import type { GraphqlClient } from '../helpers/gql.js';
-import { publish, startApiApp } from '../helpers/event-fixtures.js';
+import { publish, startApiApp, teamToken } from '../helpers/event-fixtures.js';
+import { eventually, startReceiver } from '../helpers/receiver.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
 
 let t: TestApp;
@@ -399,5 +400,41 @@ describe('rejected mutations', () => {
     expect(row.name).toBe('before');
     const [entry] = await log(editorA.gql, { webhookId: webhook.id });
     expect(entry.action).toBe('webhook.create');
+  });
+});
+
+describe('changes Hookline makes itself', () => {
+  it("an endpoint's auto-disable is recorded with no actor, in its webhook's team", async () => {
+    const receiver = await startReceiver({ status: 500, body: 'broken' });
+    const worker = await startTestApp({ HOOKLINE_RETRY_SCHEDULE: '0ms,0ms,0ms,0ms', HOOKLINE_DISABLE_AFTER_FAILURES: '2' });
+    try {
+      const team = await teamToken(worker.gql, 'breakers');
+      const { webhook } = await createWebhook(worker.gql, {
+        name: 'breaks',
+        teamId: team.teamId,
+        endpoints: [{ url: `${receiver.url}/broken` }],
+        triggers: [{ resource: 'part', event: 'broke' }],
+      });
+      const endpoint = webhook.endpoints[0].id;
+      await publish(worker.gql, { type: 'part.broke', data: {} });
+      const member = worker.gql.as(team.token);
+      const entry = await eventually(async () =>
+        (await log(member, { webhookId: webhook.id })).find((e) => e.action === 'endpoint.state'),
+      );
+      expect(entry).toMatchObject({
+        actor: null,
+        actorTokenId: null,
+        targetType: 'Endpoint',
+        targetId: endpoint,
+        webhook: { id: webhook.id },
+        before: { state: 'ACTIVE' },
+        after: { state: 'TOO_MANY_ERRORS', consecutiveFailures: 2 },
+      });
+      const { node } = await worker.gql.ok('query ($id: ID!) { node(id: $id) { ... on Endpoint { state } } }', { id: endpoint });
+      expect(node.state).toBe('TOO_MANY_ERRORS');
+    } finally {
+      await worker.stop();
+      await receiver.close();
+    }
   });
 });
