@@ -148,6 +148,7 @@ export function buildApp(options: AppOptions): App {
       pruner.start();
       replayRunner = new ReplayJobRunner({
         sql,
+        db: services.db,
         logger,
         leaseMs: config.HOOKLINE_LEASE_MARGIN,
         pollMs: config.HOOKLINE_POLL_INTERVAL,

@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import { PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type { TransactionSql } from 'postgres';
 import { recordAudit } from '../audit/record.js';
@@ -13,6 +13,8 @@ import { webhookVisibleTo } from '../webhooks/access.js';
 import type { Executor } from '../webhooks/queries.js';
 import { NOTIFY_WORK } from './outbox.js';
 import { deliveryCondition, type DeliveryFilter, type DeliveryRow } from './queries.js';
+
+type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 /**
  * A new PENDING delivery of the same event to the same endpoint, `replayOf` the old one: the receiver gets the
@@ -43,14 +45,20 @@ export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<Deli
   });
 }
 
+/** A slice of a bulk replay in the original deliveries' id order: at most `limit` after `after`. */
+export interface ReplayPage {
+  after: string | null;
+  limit: number;
+}
+
 /**
  * The deliveries a bulk replay copies: those matching the filter that the viewer may see, to ACTIVE endpoints of
- * ACTIVE webhooks, as rows ready for INSERT (the new id is made in SQL, see below).
+ * ACTIVE webhooks, as rows ready for INSERT (the new id is made in SQL, see below); optionally one page of them.
  */
-function replaySource(db: Db, viewer: Viewer, filter: DeliveryFilter) {
+function replaySource(db: Executor, viewer: Viewer, filter: DeliveryFilter, page?: ReplayPage) {
   // Ids sort by creation time: the time part comes from newId, the 16-character random tail from a UUID's hex.
   const timePrefix = newId('Delivery').slice(0, 'dlv_'.length + 10);
-  return db
+  const query = db
     .select({
       id: sql<string>`${timePrefix} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)`.as('id'),
       eventId: deliveries.eventId,
@@ -61,7 +69,16 @@ function replaySource(db: Db, viewer: Viewer, filter: DeliveryFilter) {
     .from(deliveries)
     .innerJoin(webhooks, eq(webhooks.id, deliveries.webhookId))
     .innerJoin(endpoints, eq(endpoints.id, deliveries.endpointId))
-    .where(and(deliveryCondition(viewer, filter), eq(webhooks.state, 'ACTIVE'), eq(endpoints.state, 'ACTIVE')));
+    .where(
+      and(
+        deliveryCondition(viewer, filter),
+        eq(webhooks.state, 'ACTIVE'),
+        eq(endpoints.state, 'ACTIVE'),
+        page?.after ? gt(deliveries.id, page.after) : undefined,
+      ),
+    )
+    .$dynamic();
+  return page ? query.orderBy(asc(deliveries.id)).limit(page.limit) : query;
 }
 
 /**
@@ -73,19 +90,25 @@ export async function replayDeliveries(db: Db, viewer: Viewer, filter: DeliveryF
     const [{ n }] = await db.select({ n: count() }).from(replaySource(db, viewer, filter).as('r'));
     return n;
   }
-  return db.transaction(async (tx) => {
-    const source = replaySource(db, viewer, filter).for('key share', { of: [webhooks, endpoints] });
-    const created = await tx.execute<{ id: string; webhook_id: string }>(
-      sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id, webhook_id`,
-    );
-    await auditBulkReplay(tx, viewer, filter, created);
-    if (created.length > 0) await tx.execute(NOTIFY_WORK);
-    await notifyDeliveryUpdated(
-      postgresTransaction(tx),
-      created.map((d) => ({ id: d.id, status: 'PENDING' as const })),
-    );
-    return created.length;
-  });
+  return db.transaction(async (tx) => (await insertReplays(tx, viewer, filter)).length);
+}
+
+/**
+ * The INSERT … SELECT of a bulk replay (all of it, or one page for a replay job) in the caller's transaction,
+ * audited and announced at commit. Returns what it created, with the delivery each one replays.
+ */
+export async function insertReplays(tx: Transaction, viewer: Viewer, filter: DeliveryFilter, page?: ReplayPage) {
+  const source = replaySource(tx, viewer, filter, page).for('key share', { of: [webhooks, endpoints] });
+  const created = await tx.execute<{ id: string; webhook_id: string; replay_of: string }>(
+    sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id, webhook_id, replay_of`,
+  );
+  await auditBulkReplay(tx, viewer, filter, created);
+  if (created.length > 0) await tx.execute(NOTIFY_WORK);
+  await notifyDeliveryUpdated(
+    postgresTransaction(tx),
+    created.map((d) => ({ id: d.id, status: 'PENDING' as const })),
+  );
+  return [...created];
 }
 
 /** One audit entry per webhook whose deliveries a bulk replay copied (each visible to that webhook's team). */
@@ -107,7 +130,7 @@ async function auditBulkReplay(tx: Executor, viewer: Viewer, filter: DeliveryFil
  * The postgres.js transaction under a drizzle one (Db is drizzle over postgres.js), for helpers written for
  * postgres.js such as notifyDeliveryUpdated.
  */
-function postgresTransaction(tx: { _: { session: unknown } }): TransactionSql {
+export function postgresTransaction(tx: { _: { session: unknown } }): TransactionSql {
   const { session } = tx._;
   if (!(session instanceof PostgresJsSession)) throw new Error('expected a transaction of drizzle over postgres.js');
   return session.client as TransactionSql;

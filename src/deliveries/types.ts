@@ -16,6 +16,7 @@ import {
   type DeliveryRow,
 } from './queries.js';
 import { replayDeliveries, replayDelivery } from './replay.js';
+import { REPLAY_JOB_THRESHOLD, ReplayJobRef, replayDeliveriesJob } from '../replay-jobs/types.js';
 
 /** One (event, endpoint) send. Visible exactly when its webhook is: loads return only those. */
 export const DeliveryRef = builder.loadableNodeRef('Delivery', {
@@ -157,8 +158,16 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => ({ delivery: await replayDelivery(ctx.services.db, ctx.viewer!, args.id) }),
   }),
   replayDeliveries: t.field({
-    type: builder.objectRef<{ count: number }>('ReplayDeliveriesPayload').implement({
-      fields: (f) => ({ count: f.exposeInt('count', { description: 'Deliveries created (or, for a dry run, that would be)' }) }),
+    type: builder.objectRef<{ count: number; job?: string }>('ReplayDeliveriesPayload').implement({
+      fields: (f) => ({
+        count: f.exposeInt('count', { description: 'Deliveries created (or, for a dry run, that would be; for a job, that it will create)' }),
+        job: f.field({
+          type: ReplayJobRef,
+          nullable: true,
+          description: `Set when more than ${REPLAY_JOB_THRESHOLD} deliveries match: they are replayed by this background job`,
+          resolve: (payload) => payload.job ?? null,
+        }),
+      }),
     }),
     description: 'Replays every matching delivery this token may see that goes to an ACTIVE endpoint',
     args: { input: t.arg({ type: ReplayDeliveriesInput, required: true }) },
@@ -167,7 +176,13 @@ builder.mutationFields((t) => ({
       if (input.webhookId && !(await visibleWebhook(ctx, input.webhookId))) throw notFound('input.webhookId', input.webhookId);
       if (input.endpointId && !(await visibleEndpoint(ctx, input.endpointId))) throw notFound('input.endpointId', input.endpointId);
       const filter = checkRange(input, 'input.until');
-      return { count: await replayDeliveries(ctx.services.db, ctx.viewer!, filter, input.dryRun ?? false) };
+      const dryRun = input.dryRun ?? false;
+      if (!dryRun) {
+        // Counted first: a large replay is a job, so that the request (and its transaction) stays short.
+        const count = await replayDeliveries(ctx.services.db, ctx.viewer!, filter, true);
+        if (count > REPLAY_JOB_THRESHOLD) return { count, job: await replayDeliveriesJob(ctx, filter, count) };
+      }
+      return { count: await replayDeliveries(ctx.services.db, ctx.viewer!, filter, dryRun) };
     },
   }),
 }));

@@ -1,7 +1,10 @@
 import { and, eq, inArray, sql as drizzleSql, type SQL } from 'drizzle-orm';
 import type { TransactionSql } from 'postgres';
 import { replayJobs } from '../../schema/db/integrations.js';
+import type { DeliveryStatus } from '../../schema/db/enums.js';
 import type { Db, Sql } from '../db/client.js';
+import { recordAudit } from '../audit/record.js';
+import { insertReplays, postgresTransaction } from '../deliveries/replay.js';
 import { notifyWork } from '../deliveries/outbox.js';
 import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
 import { planDeliveries, splitEventType, type CandidateWebhook, type MatchableEvent } from '../events/matching.js';
@@ -16,6 +19,20 @@ export interface RedeliverParams {
   since: string | null;
   until: string | null;
   types: string[] | null;
+}
+
+/**
+ * What a REPLAY_DELIVERIES job stores in `params`: the replayDeliveries filter (dates as ISO text) and who asked
+ * (the filter is applied with their visibility, and audited as theirs). `until` is at the latest the job's
+ * creation: the replays it creates match the rest of the filter too, and must not be replayed in turn.
+ */
+export interface ReplayDeliveriesParams {
+  webhookId: string | null;
+  endpointId: string | null;
+  status: DeliveryStatus[] | null;
+  since: string | null;
+  until: string;
+  viewer: Viewer;
 }
 
 /** Runners LISTEN here for new jobs (sent at commit, like the delivery outbox's hookline_work). */
@@ -48,20 +65,22 @@ export function listJobs(db: Db, viewer: Viewer | null, page: KeysetPage): Promi
     .limit(page.limit);
 }
 
-/** A QUEUED job, announced to runners (and subscribers) at commit. */
+/** A QUEUED job, announced to runners (and subscribers) at commit, with its audit entry. */
 export async function insertJob(
-  sql: Sql,
-  job: Pick<ReplayJobRow, 'kind' | 'teamId' | 'webhookId' | 'endpointId' | 'params' | 'dryRun' | 'createdBy'>,
+  db: Db,
+  viewer: Viewer,
+  job: Pick<ReplayJobRow, 'kind' | 'teamId' | 'webhookId' | 'endpointId' | 'params' | 'dryRun'> & { total?: number },
 ): Promise<string> {
   const id = newId('ReplayJob');
-  // JSON and timestamps travel as text: drizzle turns postgres.js's serialisers off on this pool.
-  await sql.begin(async (tx) => {
-    await tx`
-      insert into replay_jobs (id, kind, team_id, webhook_id, endpoint_id, params, dry_run, created_by)
-      values (${id}, ${job.kind}, ${job.teamId}, ${job.webhookId}, ${job.endpointId}, ${JSON.stringify(job.params)}::jsonb,
-              ${job.dryRun}, ${job.createdBy})`;
-    await tx`select pg_notify(${JOBS_CHANNEL}, ${id})`;
-    await notifyJobUpdated(tx, id);
+  await db.transaction(async (tx) => {
+    await tx.insert(replayJobs).values({ id, ...job, createdBy: viewer.name });
+    await recordAudit(tx, viewer, {
+      action: job.kind === 'REDELIVER_EVENTS' ? 'endpoint.redeliver_events' : 'webhook.replay_deliveries',
+      target: { id, teamId: job.teamId, webhookId: job.webhookId },
+      // Who asked is in the entry already.
+      after: { kind: job.kind, endpointId: job.endpointId, params: { ...job.params, viewer: undefined }, dryRun: job.dryRun },
+    });
+    await tx.execute(drizzleSql`select pg_notify(${JOBS_CHANNEL}, ${id}), pg_notify(${JOB_UPDATED_CHANNEL}, ${id})`);
   });
   return id;
 }
@@ -176,6 +195,34 @@ export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, p
              lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
        where id = ${jobId}`;
     if (done) return finish(tx, jobId, 'SUCCEEDED', null);
+    await notifyJobUpdated(tx, jobId);
+    return 'more';
+  });
+}
+
+/**
+ * One page of a REPLAY_DELIVERIES job: the next `pageSize` matching deliveries after the cursor (in id order) are
+ * replayed by the same INSERT … SELECT as a small replayDeliveries, in the transaction that moves the cursor, as
+ * for redeliverEvents.
+ */
+export async function runReplayDeliveriesPage(db: Db, jobId: string, owner: string, pageSize: number, leaseMs: number): Promise<PageOutcome> {
+  return db.transaction(async (drizzleTx) => {
+    const tx = postgresTransaction(drizzleTx);
+    const [job] = await tx<{ params: ReplayDeliveriesParams; cursor: string | null }[]>`
+      select params, cursor from replay_jobs
+       where id = ${jobId} and lease_owner = ${owner} and status = 'RUNNING'
+       for update`;
+    if (!job) return 'lost';
+    const { viewer, since, until, ...filter } = job.params;
+    const dates = { since: since ? new Date(since) : null, until: new Date(until) };
+    const created = await insertReplays(drizzleTx, viewer, { ...filter, ...dates }, { after: job.cursor, limit: pageSize });
+    const cursor = created.reduce((last, c) => (c.replay_of > last ? c.replay_of : last), job.cursor ?? '');
+    await tx`
+      update replay_jobs
+         set processed = processed + ${created.length}, created = created + ${created.length}, cursor = ${cursor || null},
+             lease_expires_at = now() + ${leaseMs} * interval '1 millisecond', updated_at = now()
+       where id = ${jobId}`;
+    if (created.length < pageSize) return finish(tx, jobId, 'SUCCEEDED', null);
     await notifyJobUpdated(tx, jobId);
     return 'more';
   });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Sql } from '../db/client.js';
+import type { Db, Sql } from '../db/client.js';
 import {
   claimJob,
   countRedeliverTotal,
@@ -9,12 +9,14 @@ import {
   JOBS_CHANNEL,
   releaseJob,
   runRedeliverPage,
+  runReplayDeliveriesPage,
   type ClaimedJob,
   type PageOutcome,
 } from './queries.js';
 
 export interface RunnerOptions {
   sql: Sql;
+  db: Db;
   logger: Logger;
   /** A job whose runner stops renewing its lease for this long is taken over by another runner. */
   leaseMs: number;
@@ -82,12 +84,17 @@ export class ReplayJobRunner {
   }
 
   private async runJob(job: ClaimedJob): Promise<void> {
-    const { sql, logger, leaseMs, pageSize = DEFAULT_PAGE_SIZE } = this.options;
+    const { sql, db, logger, leaseMs, pageSize = DEFAULT_PAGE_SIZE } = this.options;
     logger.info({ job: job.id, kind: job.kind }, 'replay job started');
     try {
+      // A replayDeliveries job knows its total when it is made; a redeliverEvents job counts it once, here.
       if (job.total === null) await countRedeliverTotal(sql, job.id);
+      const runPage =
+        job.kind === 'REDELIVER_EVENTS'
+          ? () => runRedeliverPage(sql, job.id, this.owner, pageSize, leaseMs)
+          : () => runReplayDeliveriesPage(db, job.id, this.owner, pageSize, leaseMs);
       let outcome: PageOutcome = 'more';
-      while (outcome === 'more' && !this.stopping) outcome = await runRedeliverPage(sql, job.id, this.owner, pageSize, leaseMs);
+      while (outcome === 'more' && !this.stopping) outcome = await runPage();
       if (outcome === 'more') await releaseJob(sql, job.id, this.owner);
       logger.info({ job: job.id, outcome }, 'replay job ' + (outcome === 'more' ? 'given back' : 'ended'));
     } catch (err) {

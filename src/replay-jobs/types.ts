@@ -10,11 +10,22 @@ import type { Context } from '../graphql/context.js';
 import { Inbox, inboxIterator } from '../live/inbox.js';
 import { whileAuthenticated } from '../live/types.js';
 import { WebhookRef } from '../webhooks/types.js';
-import { insertJob, listJobs, selectVisibleJobs, type RedeliverParams, type ReplayJobRow } from './queries.js';
+import type { DeliveryFilter } from '../deliveries/queries.js';
+import {
+  insertJob,
+  listJobs,
+  selectVisibleJobs,
+  type RedeliverParams,
+  type ReplayDeliveriesParams,
+  type ReplayJobRow,
+} from './queries.js';
 import { replayJobWatch } from './watch.js';
 
 const ReplayJobKindEnum = builder.enumType('ReplayJobKind', { values: replayJobKindEnum.enumValues });
 const ReplayJobStatusEnum = builder.enumType('ReplayJobStatus', { values: replayJobStatusEnum.enumValues });
+
+/** Above this many deliveries, replayDeliveries runs as a background job instead of within the request. */
+export const REPLAY_JOB_THRESHOLD = 1_000;
 
 /** A background replay; visible to ADMIN and to the team of the webhook it was made for. */
 export const ReplayJobRef = builder.loadableNodeRef('ReplayJob', {
@@ -26,19 +37,28 @@ export const ReplayJobRef = builder.loadableNodeRef('ReplayJob', {
 
 ReplayJobRef.implement({
   description:
-    'A replay running in the background (redeliverEvents): QUEUED, RUNNING, then SUCCEEDED or FAILED. ' +
+    `A replay running in the background (redeliverEvents, replayDeliveries of more than ${REPLAY_JOB_THRESHOLD}): ` +
+    'QUEUED, RUNNING, then SUCCEEDED or FAILED. ' +
     'Progress is pushed live by Subscription.replayJobUpdated.',
   fields: (t) => ({
     kind: t.expose('kind', { type: ReplayJobKindEnum }),
     status: t.expose('status', { type: ReplayJobStatusEnum }),
     webhook: t.field({ type: WebhookRef, nullable: true, resolve: (job) => job.webhookId }),
     endpoint: t.field({ type: EndpointRef, nullable: true, resolve: (job) => job.endpointId }),
-    params: t.expose('params', { type: 'JSON', description: 'The input as given (since, until, types)' }),
+    params: t.field({
+      type: 'JSON',
+      description: 'The input as given (redeliverEvents: since, until, types; replayDeliveries: its filter)',
+      // Who asked is kept for running the job as them; it is not part of the input.
+      resolve: ({ params: { viewer: _viewer, ...input } }) => input,
+    }),
     dryRun: t.exposeBoolean('dryRun', { description: 'Only counts: `created` is what would have been created' }),
-    total: t.exposeInt('total', { nullable: true, description: 'Events in the range (null until the job starts)' }),
-    processed: t.exposeInt('processed', { description: 'Events looked at so far' }),
+    total: t.exposeInt('total', {
+      nullable: true,
+      description: 'Events in the range (redeliverEvents; null until the job starts) or deliveries to replay',
+    }),
+    processed: t.exposeInt('processed', { description: 'Events (or deliveries) looked at so far' }),
     created: t.exposeInt('created', { description: 'Deliveries created (dry run: that would be)' }),
-    skipped: t.exposeInt('skipped', { description: "Events the webhook's triggers do not match now" }),
+    skipped: t.exposeInt('skipped', { description: "redeliverEvents: events the webhook's triggers do not match now" }),
     progress: t.float({
       nullable: true,
       description: 'processed / total, 0..1 (1 once SUCCEEDED); null while the total is not known',
@@ -127,19 +147,50 @@ builder.mutationFields((t) => ({
         until: input.until?.toISOString() ?? null,
         types: input.types?.length ? [...new Set(input.types)] : null,
       };
-      const id = await insertJob(ctx.services.sql, {
+      const id = await insertJob(ctx.services.db, ctx.viewer!, {
         kind: 'REDELIVER_EVENTS',
         teamId: endpoint.teamId,
         webhookId: endpoint.webhookId,
         endpointId: endpoint.id,
         params: { ...params },
         dryRun: input.dryRun ?? false,
-        createdBy: ctx.viewer!.name,
       });
       return { job: id };
     },
   }),
 }));
+
+/**
+ * replayDeliveries as a job: the filter is kept with who asked (the job replays what they may see) and an `until`
+ * of now at the latest (the database's clock, which stamps the replays: they must not be replayed in turn).
+ */
+export async function replayDeliveriesJob(ctx: Context, filter: DeliveryFilter, count: number): Promise<string> {
+  const viewer = ctx.viewer!;
+  const [scope] = await ctx.services.sql<{ now: string; webhookId: string | null; teamId: string | null }[]>`
+    select now()::text as now, w.id as "webhookId", w.team_id as "teamId"
+      from (select 1) one
+      left join endpoints e on e.id = ${filter.endpointId ?? null}
+      left join webhooks w on w.id = coalesce(${filter.webhookId ?? null}, e.webhook_id)`;
+  const now = new Date(scope.now);
+  const params: ReplayDeliveriesParams = {
+    webhookId: filter.webhookId ?? null,
+    endpointId: filter.endpointId ?? null,
+    status: filter.status ?? null,
+    since: filter.since?.toISOString() ?? null,
+    until: (filter.until && filter.until < now ? filter.until : now).toISOString(),
+    viewer,
+  };
+  return insertJob(ctx.services.db, viewer, {
+    kind: 'REPLAY_DELIVERIES',
+    // Narrowed to a webhook: its team's job; else the asker's (an ADMIN's is ADMIN-only).
+    teamId: scope.webhookId ? scope.teamId : viewer.teamId,
+    webhookId: scope.webhookId,
+    endpointId: filter.endpointId ?? null,
+    params: { ...params },
+    dryRun: false,
+    total: count,
+  });
+}
 
 builder.subscriptionField('replayJobUpdated', (t) =>
   t.field({

@@ -204,6 +204,45 @@ describe('redeliverEvents', () => {
     expect(jobsAfter).toBe(jobsBefore);
   });
 
+  it('replayDeliveries of more than 1,000 deliveries runs as a job, and never replays its own replays', async () => {
+    const { webhook } = await createWebhook(t.gql, {
+      name: 'bulk replay',
+      endpoints: [{ url: `${receiver.url}/bulk-replay` }],
+      triggers: [{ resource: 'bulkreplay', event: '*' }],
+    });
+    const [eventId] = await publishMany([{ type: 'unmatched.thing', data: {} }]);
+    const count = 1_005;
+    // Old FAILED deliveries, written directly: sending 1,005 originals first would only slow the test down.
+    await sql`
+      insert into deliveries (id, event_id, webhook_id, endpoint_id, status)
+      select 'dlv_seed' || lpad(n::text, 6, '0'), ${eventId}, ${webhook.id}, ${webhook.endpoints[0].id}, 'FAILED'
+        from generate_series(1, ${count}) n`;
+
+    // No status filter: the replays the job creates match the rest of the filter, and must not be replayed again.
+    const { replayDeliveries } = await t.gql.ok(
+      `mutation ($input: ReplayDeliveriesInput!) { replayDeliveries(input: $input) { count job { id kind status total } } }`,
+      { input: { webhookId: webhook.id } },
+    );
+    expect(replayDeliveries.count).toBe(count);
+    expect(replayDeliveries.job).toMatchObject({ kind: 'REPLAY_DELIVERIES', total: count });
+    const job = await finished(t.gql, replayDeliveries.job.id);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', total: count, processed: count, created: count, progress: 1 });
+    const [row] = await sql<{ replays: number; originals: number; all: number }[]>`
+      select count(distinct replay_of)::int as originals, count(replay_of)::int as replays, count(*)::int as all
+        from deliveries where webhook_id = ${webhook.id}`;
+    expect(row).toEqual({ originals: count, replays: count, all: 2 * count });
+    const [{ n }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from deliveries where webhook_id = ${webhook.id} and replay_of not like 'dlv_seed%'`;
+    expect(n).toBe(0);
+
+    // A small one stays synchronous: no job.
+    const small = await t.gql.ok(
+      `mutation ($input: ReplayDeliveriesInput!) { replayDeliveries(input: $input) { count job { id } } }`,
+      { input: { webhookId, status: ['SUCCEEDED', 'FAILED', 'PENDING', 'SENDING', 'RETRYING'] } },
+    );
+    expect(small.replayDeliveries.job).toBeNull();
+  });
+
   it('lists jobs newest first for the admin, with webhook and endpoint', async () => {
     const { replayJobs } = await t.gql.ok(`{ replayJobs(first: 2) { edges { node { id webhook { id } createdAt } } pageInfo { hasNextPage } } }`);
     expect(replayJobs.edges).toHaveLength(2);
