@@ -28,6 +28,11 @@ const MAX_SETTLE_BATCH = 100;
 const SHUTDOWN_RESERVE_MS = 1_000;
 const MAX_BACKOFF_MS = 5_000;
 /**
+ * How long a claim waits for its batch of free slots at most. Slots held by endpoints that hang until their timeout
+ * may keep the free count below the batch size for that long: the other endpoints' work must not wait for them.
+ */
+const CLAIM_BATCH_WAIT_MS = 50;
+/**
  * Wake-up times kept (the earliest ones): a worker draining a backlog against a dead receiver schedules a retry per
  * attempt, and keeping them all would grow with the backlog. A time dropped here is found by the next poll instead.
  */
@@ -117,7 +122,8 @@ export class DeliveryWorker {
     let backoff = 0;
     while (!this.stopping) {
       const free = config.HOOKLINE_WORKER_CONCURRENCY - this.inFlight.size;
-      if (this.claimNow && free >= minClaim) {
+      const batchAt = free >= minClaim ? 0 : free > 0 ? this.lastClaimAt + CLAIM_BATCH_WAIT_MS : Infinity;
+      if (this.claimNow && Date.now() >= batchAt) {
         this.claimNow = false;
         this.lastClaimAt = Date.now();
         const limit = Math.min(free, config.HOOKLINE_WORKER_BATCH);
@@ -142,7 +148,11 @@ export class DeliveryWorker {
         }
         continue;
       }
-      const wakeAt = Math.min(this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL, this.wakeTimes[0] ?? Infinity);
+      const wakeAt = Math.min(
+        this.lastClaimAt + config.HOOKLINE_POLL_INTERVAL,
+        this.wakeTimes[0] ?? Infinity,
+        this.claimNow ? batchAt : Infinity,
+      );
       await this.sleep(wakeAt - Date.now());
       if (Date.now() >= wakeAt) {
         this.claimNow = true;
