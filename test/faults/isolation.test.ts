@@ -6,16 +6,19 @@ import { eventually, startReceiver, type ReceivedRequest, type Receiver } from '
 import { openSql } from '../helpers/webhook-fixtures.js';
 
 /**
- * Isolation between endpoints, with a real worker (product defaults: 64 slots, maxConcurrency 8) and real
- * receivers on 127.0.0.1. Four healthy endpoints get a steady trickle of events; their latency (publish to arrival)
- * is measured first alone, then while a fifth endpoint hangs on every request with a backlog bigger than all the
- * worker's slots. Without the per-endpoint cap the backlog (oldest due first) would take every slot for the whole
- * timeout. Then the hanging receiver recovers, and every accepted event must have reached every endpoint.
+ * Isolation between endpoints, with a real worker (product defaults: 64 slots, claims of at least 32, maxConcurrency
+ * 8) and real receivers on 127.0.0.1. Four healthy endpoints get a steady trickle of events; their latency (publish
+ * to arrival) is measured first alone, then while five other endpoints hang on every request with a backlog bigger
+ * than all the worker's slots. Without the per-endpoint cap the backlog (oldest due first) would take every slot
+ * for the whole timeout; with it, the hanging endpoints hold 40 slots, fewer than a claim's batch is left, and the
+ * worker must still claim for the others. Then the hanging receiver recovers, and every accepted event must have
+ * reached every endpoint.
  */
 
 const HEALTHY = 4;
 const EVENTS_PER_PHASE = 30;
 const PACE_MS = 100;
+const HANGING = 5;
 const HANG_BACKLOG = 100;
 /** Far longer than a measuring phase: a held slot stays held while the healthy endpoints are measured. */
 const HANG_TIMEOUT_MS = 10_000;
@@ -76,22 +79,25 @@ describe('isolation between endpoints', () => {
       t,
       healthy.map((r) => ({ url: r.url })),
     );
-    const slow = await webhookWith(t, [{ url: hanging.url, timeoutMs: HANG_TIMEOUT_MS }]);
+    const slow = await webhookWith(
+      t,
+      Array.from({ length: HANGING }, (_, i) => ({ url: `${hanging.url}/${i}`, timeoutMs: HANG_TIMEOUT_MS })),
+    );
 
     const withoutSent = await trickle(fast.publish, EVENTS_PER_PHASE);
     const without = summarize(await latencies(withoutSent, healthy.map(() => 0)));
 
     const backlog = await Promise.all(Array.from({ length: HANG_BACKLOG }, (_, i) => slow.publish({ i })));
-    await hanging.waitFor(8); // the hanging endpoint holds its cap of slots
+    await hanging.waitFor(HANGING * 8); // each hanging endpoint holds its cap of slots
     const before = healthy.map((r) => r.requests.length);
     const withSent = await trickle(fast.publish, EVENTS_PER_PHASE);
     const withHang = summarize(await latencies(withSent, before));
-    // Still within the first timeout: the hanging endpoint held its 8 slots all along, and no more.
-    expect(hanging.requests.length).toBe(8);
+    // Still within the first timeout: the hanging endpoints held their 8 slots each all along, and no more.
+    expect(hanging.requests.length).toBe(HANGING * 8);
 
     console.log(
-      `isolation: healthy endpoints' latency p50/p99 without a hanging endpoint ${without.p50}/${without.p99} ms, ` +
-        `with one ${withHang.p50}/${withHang.p99} ms (${withHang.n} deliveries each)`,
+      `isolation: healthy endpoints' latency p50/p99 without hanging endpoints ${without.p50}/${without.p99} ms, ` +
+        `with ${HANGING} ${withHang.p50}/${withHang.p99} ms (${withHang.n} deliveries each)`,
     );
     expect(withHang.p99!).toBeLessThan(Math.max(5 * without.p99!, 500));
 
@@ -102,8 +108,8 @@ describe('isolation between endpoints', () => {
     try {
       await eventually(async () => {
         const [row] = await sql`select count(*)::int as n from deliveries
-                                 where endpoint_id = ${slow.webhook.endpoints[0].id} and status = 'SUCCEEDED'`;
-        return row.n === HANG_BACKLOG;
+                                 where webhook_id = ${slow.webhook.id} and status = 'SUCCEEDED'`;
+        return row.n === HANGING * HANG_BACKLOG;
       }, 90_000);
     } finally {
       await sql.end();
@@ -111,11 +117,18 @@ describe('isolation between endpoints', () => {
 
     // No accepted event lost: each reached each endpoint at least once (answered 2xx), whatever it took.
     const answered = hanging.requests.filter((r) => r.at >= recoveredAt);
-    expect([...firstArrivals(answered).keys()].sort()).toEqual(backlog.map((p) => p.event.id).sort());
+    const backlogIds = backlog.map((p) => p.event.id).sort();
+    for (let i = 0; i < HANGING; i++) {
+      const atEndpoint = answered.filter((r) => r.url === `/${i}`);
+      expect([...firstArrivals(atEndpoint).keys()].sort()).toEqual(backlogIds);
+    }
     const all = [...withoutSent, ...withSent].map((s) => s.published.event.id).sort();
     for (const receiver of healthy) expect([...firstArrivals(receiver.requests).keys()].sort()).toEqual(all);
 
-    const duplicates = healthy.reduce((n, r) => n + duplicatesIn(r.requests), duplicatesIn(answered));
-    console.log(`isolation: ${all.length * HEALTHY + HANG_BACKLOG} deliveries, none lost, ${duplicates} duplicates`);
+    const duplicates =
+      healthy.reduce((n, r) => n + duplicatesIn(r.requests), 0) +
+      Array.from({ length: HANGING }, (_, i) => duplicatesIn(answered.filter((r) => r.url === `/${i}`))).reduce((a, b) => a + b);
+    const total = all.length * HEALTHY + HANG_BACKLOG * HANGING;
+    console.log(`isolation: ${total} deliveries, none lost, ${duplicates} duplicates`);
   });
 });
