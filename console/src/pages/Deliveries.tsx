@@ -4,6 +4,7 @@ import { DELIVERY_STATUSES, useDeliveryFeed, type DeliveryStatus } from '../deli
 import { DeliveryTable } from '../deliveryTable.js';
 import { isoToLocalInput, localInputToIso } from '../format.js';
 import { graphql } from '../graphql.js';
+import { ReplayJobProgress } from '../replayJobs.js';
 import { setQuery, useLocation } from '../router.js';
 import { Dialog, ErrorNotice, Field, Loading, Page } from '../ui.js';
 
@@ -15,7 +16,7 @@ const WebhookChoices = graphql(`
 
 const ReplayDeliveries = graphql(`
   mutation ReplayDeliveries($input: ReplayDeliveriesInput!) {
-    replayDeliveries(input: $input) { count }
+    replayDeliveries(input: $input) { count job { id } }
   }
 `);
 
@@ -138,7 +139,7 @@ function ReplayFailedDialog({ open, onClose, webhooks, initialWebhookId }: {
   const [since, setSince] = useState(() => isoToLocalInput(new Date(Date.now() - 24 * 3600_000).toISOString()));
   const [until, setUntil] = useState('');
   const [dryRun, setDryRun] = useState<{ count?: number; error?: CombinedError }>({});
-  const [done, setDone] = useState<number>();
+  const [done, setDone] = useState<{ count: number; jobId?: string }>();
   const [replay, replayDeliveries] = useMutation(ReplayDeliveries);
   const input = {
     webhookId: webhookId || undefined,
@@ -169,7 +170,7 @@ function ReplayFailedDialog({ open, onClose, webhooks, initialWebhookId }: {
 
   const confirm = async () => {
     const result = await replayDeliveries({ input: { ...input, dryRun: false } }, { additionalTypenames: ['Delivery'] });
-    if (result.data) setDone(result.data.replayDeliveries.count);
+    if (result.data) setDone({ count: result.data.replayDeliveries.count, jobId: result.data.replayDeliveries.job?.id });
     else setDryRun({ error: result.error });
   };
 
@@ -225,9 +226,13 @@ function ReplayFailedDialog({ open, onClose, webhooks, initialWebhookId }: {
           <ErrorNotice error={dryRun.error} />
         </>
       ) : (
-        <p role="status">
-          <strong>{done}</strong> {done === 1 ? 'delivery' : 'deliveries'} queued. They appear in the feed as they are sent.
-        </p>
+        <>
+          <p role="status">
+            <strong>{done.count}</strong> {done.count === 1 ? 'delivery' : 'deliveries'} {done.jobId ? 'being queued in the background' : 'queued'}.
+            They appear in the feed as they are sent.
+          </p>
+          {done.jobId && <ReplayJobProgress jobId={done.jobId} />}
+        </>
       )}
     </Dialog>
   );

@@ -7,6 +7,7 @@ import { FeedTokensSection } from '../feedTokens.js';
 import { graphql, type ResultOf } from '../graphql.js';
 import { HealthNumbers, useWebhookHealth, type Health } from '../health.js';
 import { Link, navigate } from '../router.js';
+import { SendHistoryDialog } from '../replayJobs.js';
 import { revealSecret, takeSecret } from '../secrets.js';
 import { Badge, ConfirmDialog, CopyButton, Empty, ErrorNotice, Json, KeyValues, Loading, Page, Section, Time } from '../ui.js';
 import { AttemptCard } from './Delivery.js';
@@ -262,6 +263,7 @@ function EndpointCard({ endpoint, health }: { endpoint: Endpoint; health: Health
   const [, setEndpointState] = useMutation(SetEndpointState);
   const [test, testEndpoint] = useMutation(TestEndpoint);
   const [error, setError] = useState<CombinedError>();
+  const [sendingHistory, setSendingHistory] = useState(false);
   const next = state === 'ACTIVE' ? 'STOPPED' : 'ACTIVE';
   const setState = async () => setError((await setEndpointState({ id: endpoint.id, state: next })).error);
   const runTest = async () => setError((await testEndpoint({ id: endpoint.id })).error);
@@ -279,6 +281,9 @@ function EndpointCard({ endpoint, health }: { endpoint: Endpoint; health: Health
           </button>
           <button type="button" onClick={runTest} disabled={test.fetching}>
             {test.fetching ? 'Testing…' : 'Test'}
+          </button>
+          <button type="button" onClick={() => setSendingHistory(true)} disabled={state !== 'ACTIVE'}>
+            Send event history…
           </button>
         </div>
       </header>
@@ -305,6 +310,7 @@ function EndpointCard({ endpoint, health }: { endpoint: Endpoint; health: Health
       )}
       <ErrorNotice error={error} />
       {test.data && <AttemptCard attempt={test.data.testEndpoint} method={endpoint.method} title="Test (hookline.ping)" />}
+      <SendHistoryDialog endpointId={endpoint.id} open={sendingHistory} onClose={() => setSendingHistory(false)} />
     </article>
   );
 }
