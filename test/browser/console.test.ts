@@ -371,6 +371,38 @@ describe('console', () => {
     expect((await fetch(`${t.url}${new URL(url).pathname}`)).status).toBe(401);
   });
 
+  it('sends an endpoint the event history its triggers match now, with the job’s progress shown live', async () => {
+    // Published before any webhook wanted them: they matched nothing.
+    const { publishEvents } = await t.gql.ok(
+      `mutation ($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { results { event { id } } } }`,
+      { inputs: [1, 2, 3].map((n) => ({ type: 'archive.item', data: { n } })).concat([{ type: 'archive.other', data: { n: 4 } }]) },
+    );
+    const ids = publishEvents.results.slice(0, 3).map((r: { event: { id: string } }) => r.event.id);
+    const { webhook } = await createWebhook(t.gql, {
+      name: 'Late archive',
+      endpoints: [{ url: `${receiver.url}/archive` }],
+      triggers: [{ resource: 'archive', event: 'item' }],
+    });
+    await signIn();
+    await page.goto(`${t.url}/webhooks/${webhook.id}`);
+    await page.getByTestId('endpoint').getByRole('button', { name: 'Send event history…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Event types').fill('archive');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await expect.poll(() => dialog.locator('.field.invalid').textContent()).toContain('must be <resource>.<event>');
+
+    await dialog.getByLabel('Event types').fill('archive.item, archive.other');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await dialog.locator('[data-testid="replay-job"][data-status="SUCCEEDED"]').waitFor();
+    expect(await dialog.getByTestId('replay-job-created').textContent()).toBe('3');
+    expect(await dialog.getByTestId('replay-job').textContent()).toContain('1 not matched by the triggers now');
+    const arrived = await eventually(async () => {
+      const got = receiver.requests.filter((r) => r.url === '/archive');
+      return got.length === 3 && got;
+    });
+    expect(arrived.map((r) => r.headers['webhook-id']).sort()).toEqual([...ids].sort());
+  });
+
   it('deletes a webhook through the confirm dialog', async () => {
     const { webhook } = await createWebhook(t.gql, { name: 'Short-lived' });
     await signIn();
