@@ -1,7 +1,5 @@
-import { drizzle } from 'drizzle-orm/postgres-js';
-import type { TransactionSql } from 'postgres';
 import { auditLog } from '../../schema/db/audit.js';
-import type { Db, Sql } from '../db/client.js';
+import type { Db } from '../db/client.js';
 import type { Viewer } from '../graphql/context.js';
 import { idType, newId } from '../ids.js';
 import type { Executor } from '../webhooks/queries.js';
@@ -31,15 +29,13 @@ export interface AuditChange {
  * Writes the audit entry of a change. Call it with the transaction that makes the change, so that the change and
  * its entry commit or roll back together (a rejected mutation leaves no entry). Secrets are redacted here.
  */
-export async function recordAudit(tx: Executor | TransactionSql, viewer: Viewer | null, change: AuditChange): Promise<void> {
-  // Code written for postgres.js (replay jobs) passes its own transaction: drizzle runs on that same connection.
-  const db = typeof tx === 'function' ? drizzle({ client: tx as unknown as Sql }) : tx;
+export async function recordAudit(tx: Executor, viewer: Viewer | null, change: AuditChange): Promise<void> {
   const { target } = change;
   const targetType = idType(target.id) ?? 'Unknown';
   let before = change.before ? plain(change.before) : null;
   let after = change.after ? plain(change.after) : null;
   if (before && after) ({ before, after } = changedFields(before, after));
-  await db.insert(auditLog).values({
+  await tx.insert(auditLog).values({
     id: newId('AuditEntry'),
     actorTokenId: viewer?.tokenId ?? null,
     actor: viewer?.name ?? null,

@@ -221,6 +221,17 @@ describe('every kind of change', () => {
     expect(entry.after).toEqual({ count: 2, filter: expect.objectContaining({ webhookId, status: ['PENDING'] }) });
   });
 
+  it('redeliverEvents: the replay job it starts, on the endpoint\'s webhook', async () => {
+    const started = await mutate(
+      `mutation ($input: RedeliverEventsInput!) { redeliverEvents(input: $input) { job { id } } }`,
+      { input: { endpointId: firstEndpoint, types: ['order.created'] } },
+    );
+    const job = started.redeliverEvents.job.id;
+    const entry = await latest();
+    expect(entry).toMatchObject({ action: 'endpoint.redeliver_events', targetType: 'ReplayJob', targetId: job, before: null });
+    expect(entry.after).toMatchObject({ kind: 'REDELIVER_EVENTS', endpointId: firstEndpoint, params: { types: ['order.created'] } });
+  });
+
   it('createFeedToken and revokeFeedToken: the token, without its value or hash', async () => {
     const created = await mutate(`mutation ($id: ID!) { createFeedToken(webhookId: $id) { token url feedToken { id } } }`, {
       id: webhookId,
@@ -255,6 +266,7 @@ describe('every kind of change', () => {
       'webhook.delete',
       'feed_token.revoke',
       'feed_token.create',
+      'endpoint.redeliver_events',
       'webhook.replay_deliveries',
       'delivery.replay',
       'trigger.delete',
