@@ -116,7 +116,10 @@ export async function hooklineSystem(databaseUrl: string, sinkUrl: string, cpuPr
       input: {
         name,
         secret: settings.secret,
-        endpoints: [{ kind: 'HTTP', url, method: 'POST', timeoutMs: 10_000 }],
+        // No per-endpoint cap in effect (the highest maxConcurrency; default 8), as the peer has none: W1–W3 go to
+        // one receiver. A cap equal to the worker's concurrency would bind too: finished sends hold their lease
+        // until settled, and the worker claims for a capped endpoint only after a settle.
+        endpoints: [{ kind: 'HTTP', url, method: 'POST', timeoutMs: 10_000, maxConcurrency: 1000 }],
         triggers: [{ resource, event: '*' }],
       },
     });
