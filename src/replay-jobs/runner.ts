@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Db, Sql } from '../db/client.js';
+import { isDatabaseUnavailable, type Db, type Sql } from '../db/client.js';
 import {
   claimJob,
   countRedeliverTotal,
@@ -98,7 +98,12 @@ export class ReplayJobRunner {
       if (outcome === 'more') await releaseJob(sql, job.id, this.owner);
       logger.info({ job: job.id, outcome }, 'replay job ' + (outcome === 'more' ? 'given back' : 'ended'));
     } catch (err) {
-      // A page that fails rolls back alone; the job ends FAILED with the reason rather than retrying forever.
+      // A page that fails rolls back alone. A database that went away is waited out: the lease runs out and a
+      // runner resumes the job from its cursor. Anything else ends the job FAILED rather than retrying forever.
+      if (isDatabaseUnavailable(err)) {
+        logger.warn({ err: String(err), job: job.id }, 'replay job interrupted: the database is not reachable; it resumes later');
+        return;
+      }
       logger.error({ err, job: job.id }, 'replay job failed');
       await failJob(sql, job.id, this.owner, err instanceof Error ? err.message : String(err));
     }

@@ -197,20 +197,27 @@ builder.subscriptionField('replayJobUpdated', (t) =>
     type: ReplayJobRef,
     description:
       'A replay job: first as it is now, then after every change (status, each page of progress), from whichever ' +
-      'process runs it. A subscriber that falls behind gets the newest state. A job of another team is NOT_FOUND.',
+      'process runs it; it completes after SUCCEEDED or FAILED. A subscriber that falls behind gets the newest ' +
+      'state. A job of another team is NOT_FOUND.',
     args: { id: t.arg.id({ required: true }) },
     subscribe: async (_root, { id }, ctx) => {
+      const inbox = new Inbox<true>('replayJobUpdated', 10_000);
       const load = async (): Promise<ReplayJobRow[]> => {
         clearAllDataLoaders(ctx); // the context lives as long as the subscription: a cached row would be stale
         const [job] = await ReplayJobRef.getDataloader(ctx).loadMany([id]);
         return job && !(job instanceof Error) ? [job] : [];
       };
       if ((await load()).length === 0) throw notFound('id', id);
-      const inbox = new Inbox<true>('replayJobUpdated', 10_000);
+      const next = async (): Promise<ReplayJobRow[]> => {
+        const rows = await load();
+        // A finished job changes no more: this is the last value, then the subscription completes.
+        if (rows.some((job) => job.status === 'SUCCEEDED' || job.status === 'FAILED')) inbox.close();
+        return rows;
+      };
       const stop = await replayJobWatch(ctx.services).watch(id, () => inbox.push([true]));
       // Loaded (again) once watching: no change falls between the first value and the updates.
       inbox.push([true]);
-      return inboxIterator(inbox, Infinity, whileAuthenticated(ctx, load), stop);
+      return inboxIterator(inbox, Infinity, whileAuthenticated(ctx, next), stop);
     },
     resolve: (job: ReplayJobRow) => job,
   }),

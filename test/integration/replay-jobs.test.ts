@@ -139,7 +139,17 @@ describe('redeliverEvents', () => {
     release();
     await holding;
     const values = await sub.until((vs) => vs.at(-1)?.status === 'SUCCEEDED');
-    sub.unsubscribe();
+    await sub.done; // a finished job changes no more: the subscription completes
+    expect(sub.errors).toEqual([]);
+
+    // Subscribing to a finished job gives its final state once, then completes.
+    const late = ws.subscribe(
+      `subscription ($id: ID!) { replayJobUpdated(id: $id) { status processed } }`,
+      { id: redeliverEvents.job.id },
+      (data) => data.replayJobUpdated,
+    );
+    await late.done;
+    expect(late.values).toEqual([{ status: 'SUCCEEDED', processed: count }]);
 
     expect(values[0].id).toBe(redeliverEvents.job.id);
     expect(values.at(-1)).toMatchObject({ status: 'SUCCEEDED', total: count, processed: count, created: count, skipped: 0, progress: 1 });
