@@ -103,7 +103,8 @@ describe('worker processes', () => {
     const { webhook } = await createWebhook(gql, {
       name: 'thousand',
       triggers: [{ resource: 'bulk', event: 'created' }],
-      endpoints: [{ url: `${receiver.url}/bulk` }],
+      // Above the default per-endpoint cap of 8, which one worker alone could keep full.
+      endpoints: [{ url: `${receiver.url}/bulk`, maxConcurrency: 64 }],
     });
     await publishMany(gql, 'bulk.created', 1000);
 
