@@ -81,6 +81,26 @@ describe('hookline CLI', () => {
     expect(flag.stderr).toContain('hookline publish --help');
   });
 
+  it('serve takes --port, --host and --role, and stops on SIGTERM', async () => {
+    const db = await createTestDatabase();
+    const serving = start(['serve', '--port', '0', '--host', '127.0.0.1', '--role', 'worker'], { DATABASE_URL: db.url });
+    try {
+      const url = await eventually(async () => /health:\s+(http:\/\/127\.0\.0\.1:\d+)\/healthz/.exec(serving.output())?.[1], 60_000);
+      expect(serving.output()).toContain('Hookline is running (worker)');
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      // A worker serves no API.
+      expect((await fetch(`${url}/graphql`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      serving.child.kill('SIGTERM');
+    }
+    expect((await serving.done).code).toBe(0);
+    await db.drop();
+
+    const bad = await run(['serve', '--role', 'boss'], { DATABASE_URL: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('HOOKLINE_ROLE');
+  });
+
   it('migrate applies every migration to an empty database, then finds nothing to do', async () => {
     const empty = await createTestDatabase({ migrated: false });
     try {
