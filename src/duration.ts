@@ -6,3 +6,8 @@ export function parseDuration(text: string): number {
   if (!match) throw new Error(`"${text}" is not a duration like 500ms, 5s, 5m, 2h or 30d`);
   return Number(match[1]) * UNITS[match[2]];
 }
+
+/** Half to all of `ms`, at random: processes that lost the database together do not all come back at once. */
+export function jittered(ms: number): number {
+  return Math.round(ms * (0.5 + Math.random() / 2));
+}

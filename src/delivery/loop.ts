@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { WORK_CHANNEL } from '../deliveries/outbox.js';
 import type { Sql } from '../db/client.js';
+import { jittered } from '../duration.js';
 import type { Mailer } from '../mail/mailer.js';
 import { endpointDisabledMail } from '../mail/messages.js';
 import { claimDue, releaseClaims, type ClaimedDelivery } from './claim.sql.js';
@@ -32,6 +33,8 @@ const MAX_BACKOFF_MS = 5_000;
  * may keep the free count below the batch size for that long: the other endpoints' work must not wait for them.
  */
 const CLAIM_BATCH_WAIT_MS = 50;
+/** The longest lease a claim takes, beyond HOOKLINE_LEASE_MARGIN: the largest endpoint timeoutMs allowed. */
+const MAX_ENDPOINT_TIMEOUT_MS = 30_000;
 /**
  * Wake-up times kept (the earliest ones): a worker draining a backlog against a dead receiver schedules a retry per
  * attempt, and keeping them all would grow with the backlog. A time dropped here is found by the next poll instead.
@@ -67,6 +70,8 @@ export class DeliveryWorker {
   private lastClaimAt = 0;
   /** When the retries this worker scheduled, and rate windows that held work back, come due (epoch ms), ascending. */
   private readonly wakeTimes: number[] = [];
+  /** The wake time (in wakeTimes) for claims that may have committed although their answer was lost; 0: none. */
+  private lostClaimsDue = 0;
   /** Endpoints at their maxConcurrency with more due, when this worker last claimed: a settle of theirs frees a slot. */
   private readonly saturated = new Set<string>();
   private wakeUp: (() => void) | undefined;
@@ -143,6 +148,13 @@ export class DeliveryWorker {
           backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
           const wait = jittered(backoff);
           logger.error({ err, retryInMs: wait }, 'claiming deliveries failed');
+          // A connection lost after the claim committed leaves rows SENDING under a lease nobody here knows of:
+          // claimable again once it runs out, so claim again then, whatever the poll interval. One such wake-up,
+          // moved on at each failure, covers every claim that failed before it.
+          const stale = this.wakeTimes.indexOf(this.lostClaimsDue);
+          if (stale !== -1) this.wakeTimes.splice(stale, 1);
+          this.lostClaimsDue = Date.now() + MAX_ENDPOINT_TIMEOUT_MS + config.HOOKLINE_LEASE_MARGIN;
+          insertSorted(this.wakeTimes, this.lostClaimsDue);
           await this.sleep(wait);
           this.claimNow = true;
         }
@@ -305,11 +317,6 @@ export class DeliveryWorker {
 }
 
 /** Inserts in order, keeping only the MAX_WAKE_TIMES earliest. */
-/** Half to all of `ms`: workers that lost the database together do not all come back at the same moment. */
-function jittered(ms: number): number {
-  return Math.round(ms * (0.5 + Math.random() / 2));
-}
-
 function insertSorted(times: number[], time: number): void {
   if (times.length >= MAX_WAKE_TIMES && time >= times[times.length - 1]) return;
   let low = 0;

@@ -1,3 +1,5 @@
+import { isDatabaseUnavailable } from '../db/client.js';
+import { jittered } from '../duration.js';
 import { AppError } from '../errors.js';
 
 /**
@@ -56,7 +58,8 @@ export class Inbox<T> {
 /**
  * The async iterator a subscription field returns: each batch taken from the inbox is turned into values by
  * `expand` (which may load them), and the values are handed out one by one. `return()` (client unsubscribed or
- * disconnected) ends it at once, even while it waits, and runs `onEnd`.
+ * disconnected) ends it at once, even while it waits, and runs `onEnd`. While the database is unavailable a batch
+ * is loaded again (capped, jittered backoff) instead of ending the subscription: the subscriber waits for it.
  */
 export function inboxIterator<T, R>(
   inbox: Inbox<T>,
@@ -75,13 +78,25 @@ export function inboxIterator<T, R>(
     ready = [];
     return { done: true, value: undefined };
   };
+  const expandOnceReachable = async (batch: T[]): Promise<R[]> => {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await expand(batch);
+      } catch (err) {
+        if (ended || !isDatabaseUnavailable(err)) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, jittered(delay)));
+      if (ended) return [];
+    }
+  };
   return {
     async next() {
       try {
         while (ready.length === 0) {
           const batch = await inbox.take(maxBatch);
           if (batch === null || ended) return end();
-          ready = await expand(batch);
+          ready = await expandOnceReachable(batch);
+          if (ended) return end();
         }
       } catch (err) {
         end();
