@@ -11,7 +11,7 @@ export interface ListenOptions {
 }
 
 const DELIVERIES = `subscription ($webhookId: ID, $endpointId: ID) {
-  deliveryUpdated(webhookId: $webhookId, endpointId: $endpointId) { id status event { id type } endpoint { id } }
+  deliveryUpdated(webhookId: $webhookId, endpointId: $endpointId) { id status event { id type } endpoint { id kind } }
 }`;
 
 const PREVIEW = `query ($endpointId: ID!, $eventId: ID!) {
@@ -29,7 +29,7 @@ interface Delivery {
   id: string;
   status: string;
   event: { id: string; type: string };
-  endpoint: { id: string };
+  endpoint: { id: string; kind: string };
 }
 
 /** Set by the connection itself; a forwarded request gets its own. */
@@ -111,7 +111,8 @@ export async function listen(target: ApiTarget, options: ListenOptions): Promise
           if (errors?.length) out.write(paint('red', describeErrors(errors)) + '\n');
           const delivery = data?.deliveryUpdated;
           // PENDING is how a delivery starts (a replay too); later statuses of it are the real send's business.
-          if (!delivery || delivery.status !== 'PENDING' || seen.has(delivery.id)) return;
+          // E-mail endpoints have no HTTP request to forward.
+          if (!delivery || delivery.status !== 'PENDING' || delivery.endpoint.kind !== 'HTTP' || seen.has(delivery.id)) return;
           seen.add(delivery.id);
           const sending = forward(delivery).finally(() => inFlight.delete(sending));
           inFlight.add(sending);

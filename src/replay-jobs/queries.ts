@@ -65,7 +65,7 @@ export function listJobs(db: Db, viewer: Viewer | null, page: KeysetPage): Promi
     .limit(page.limit);
 }
 
-/** A QUEUED job, announced to runners (and subscribers) at commit, with its audit entry. */
+/** A QUEUED job, announced to runners (and subscribers) at commit, with its audit entry (unless a dry run). */
 export async function insertJob(
   db: Db,
   viewer: Viewer,
@@ -74,12 +74,14 @@ export async function insertJob(
   const id = newId('ReplayJob');
   await db.transaction(async (tx) => {
     await tx.insert(replayJobs).values({ id, ...job, createdBy: viewer.name });
-    await recordAudit(tx, viewer, {
-      action: job.kind === 'REDELIVER_EVENTS' ? 'endpoint.redeliver_events' : 'webhook.replay_deliveries',
-      target: { id, teamId: job.teamId, webhookId: job.webhookId },
-      // Who asked is in the entry already.
-      after: { kind: job.kind, endpointId: job.endpointId, params: { ...job.params, viewer: undefined }, dryRun: job.dryRun },
-    });
+    // A dry run changes nothing, so it is not audited. Who asked is in the entry already, not repeated in params.
+    if (!job.dryRun) {
+      await recordAudit(tx, viewer, {
+        action: job.kind === 'REDELIVER_EVENTS' ? 'endpoint.redeliver_events' : 'webhook.replay_deliveries',
+        target: { id, teamId: job.teamId, webhookId: job.webhookId },
+        after: { kind: job.kind, endpointId: job.endpointId, params: { ...job.params, viewer: undefined } },
+      });
+    }
     await tx.execute(drizzleSql`select pg_notify(${JOBS_CHANNEL}, ${id}), pg_notify(${JOB_UPDATED_CHANNEL}, ${id})`);
   });
   return id;
