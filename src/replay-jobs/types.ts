@@ -9,7 +9,7 @@ import { pageNewestFirst } from '../graphql/common.js';
 import type { Context } from '../graphql/context.js';
 import { Inbox, inboxIterator } from '../live/inbox.js';
 import { whileAuthenticated } from '../live/types.js';
-import { WebhookRef } from '../webhooks/types.js';
+import { visibleWebhook, WebhookRef } from '../webhooks/types.js';
 import type { DeliveryFilter } from '../deliveries/queries.js';
 import {
   insertJob,
@@ -138,9 +138,10 @@ builder.mutationFields((t) => ({
       if (endpoint.state !== 'ACTIVE') {
         throw badInput('input.endpointId', `the endpoint is ${endpoint.state}; only ACTIVE endpoints get deliveries`);
       }
-      const [webhook] = await ctx.services.sql<{ state: string }[]>`select state from webhooks where id = ${endpoint.webhookId}`;
-      if (webhook?.state !== 'ACTIVE') {
-        throw badInput('input.endpointId', `its webhook is ${webhook?.state ?? 'deleted'}; only ACTIVE webhooks get deliveries`);
+      const webhook = await visibleWebhook(ctx, endpoint.webhookId);
+      if (!webhook) throw notFound('input.endpointId', input.endpointId);
+      if (webhook.state !== 'ACTIVE') {
+        throw badInput('input.endpointId', `its webhook is ${webhook.state}; only ACTIVE webhooks get deliveries`);
       }
       const params: RedeliverParams = {
         since: input.since?.toISOString() ?? null,
