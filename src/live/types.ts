@@ -104,6 +104,8 @@ async function loadChanged(ctx: Context, changes: DeliveryChange[]): Promise<Del
   if (missing.length > 0) {
     const loading = loadDeliveriesWithTeam(ctx.services.db, missing.map((c) => c.id));
     for (const change of missing) loadedRows.set(change, loading.then((rows) => rows.get(change.id)));
+    // A failed load (the database away) is not kept: the subscription loads the batch again (see inboxIterator).
+    loading.catch(() => missing.forEach((change) => loadedRows.delete(change)));
   }
   const loaded = await Promise.all(changes.map((c) => loadedRows.get(c)!));
   return changes.flatMap((change, i) => {
