@@ -140,6 +140,7 @@ const committers = new WeakMap<PublishServices['sql'], Map<string, GroupCommit>>
 
 class GroupCommit {
   private queue: Waiting[] = [];
+  private running = false;
 
   constructor(
     private readonly services: PublishServices,
@@ -153,25 +154,30 @@ class GroupCommit {
     return result;
   }
 
-  private running = false;
-
   /** One transaction in flight; whatever queued meanwhile is the next group, started as soon as that one commits. */
   private async run(): Promise<void> {
     this.running = true;
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, MAX_BATCH);
-      await new Promise<void>((committed) => {
-        writeEvents(this.services, this.viewer, group.map((w) => w.event), committed)
+      await new Promise<void>((next) => {
+        let committed = false;
+        const onCommit = () => {
+          committed = true;
+          next();
+        };
+        writeEvents(this.services, this.viewer, group.map((w) => w.event), onCommit)
           .then(
             (results) => group.forEach((w, i) => w.resolve(results[i])),
-            // Inputs are checked before they are queued, so this is rare (a lost connection…); to be sure that one
-            // caller's event cannot fail the others, each is then written on its own and gets its own outcome.
             (err: unknown) => {
-              if (group.length === 1) return group[0].reject(err);
+              // Failed after the commit (reading results back): the events are stored, writing them again would
+              // duplicate them.
+              if (committed || group.length === 1) return group.forEach((w) => w.reject(err));
+              // Inputs are checked before they are queued, so this is rare (a lost connection…); to be sure that one
+              // caller's event cannot fail the others, each is then written on its own and gets its own outcome.
               for (const w of group) writeEvents(this.services, this.viewer, [w.event]).then(([r]) => w.resolve(r), w.reject);
             },
           )
-          .finally(committed);
+          .finally(next);
       });
     }
     this.running = false;
