@@ -47,9 +47,11 @@ async function seed(sql: Sql, rows: Row[], lonelyEvents: { id: string; createdAt
   }
   for (const row of rows) {
     await sql`
-      insert into deliveries (id, event_id, webhook_id, endpoint_id, status, attempt_count, created_at, updated_at, completed_at)
+      insert into deliveries (id, event_id, webhook_id, endpoint_id, status, attempt_count,
+                              created_at, updated_at, completed_at)
       values (${row.id}, ${row.eventId ?? `evt_${row.id}`}, 'wh_ret', 'ep_ret', ${row.status}, ${row.attempts ?? 0},
-              ${at(row.createdAt)}, ${at(row.completedAt ?? row.createdAt)}, ${row.completedAt ? at(row.completedAt) : null})`;
+              ${at(row.createdAt)}, ${at(row.completedAt ?? row.createdAt)},
+              ${row.completedAt ? at(row.completedAt) : null})`;
     for (let number = 1; number <= (row.attempts ?? 0); number++) {
       await sql`insert into delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers)
                 values (${row.id}, ${number}, ${at(row.createdAt)}, 5, 'http://127.0.0.1:9/', '[]')`;
@@ -87,7 +89,7 @@ beforeEach(async () => {
 });
 
 describe('prune() with a fixed clock', () => {
-  it('prunes finished deliveries, their attempts and emptied events past the window; keeps FAILED longer and unfinished work always', async () => {
+  it('prunes finished deliveries, attempts and emptied events; keeps FAILED longer, unfinished work always', async () => {
     await seed(
       db.sql,
       [
@@ -105,8 +107,8 @@ describe('prune() with a fixed clock', () => {
         { id: 'retrying_old', status: 'RETRYING', createdAt: ago(200 * DAY), attempts: 4 },
         { id: 'sending_old', status: 'SENDING', createdAt: ago(200 * DAY), attempts: 1 },
         // One event, two endpoints: the SUCCEEDED delivery goes, the event stays with its kept FAILED one.
-        { id: 'shared_ok', status: 'SUCCEEDED', createdAt: ago(50 * DAY), completedAt: ago(50 * DAY), eventId: 'evt_shared' },
-        { id: 'shared_failed', status: 'FAILED', createdAt: ago(50 * DAY), completedAt: ago(49 * DAY), eventId: 'evt_shared' },
+        { id: 'shared_ok', status: 'SUCCEEDED', createdAt: ago(50 * DAY), completedAt: ago(50 * DAY), eventId: 'evt_sh' },
+        { id: 'shared_failed', status: 'FAILED', createdAt: ago(50 * DAY), completedAt: ago(49 * DAY), eventId: 'evt_sh' },
       ],
       // Events that matched no webhook: pruned by their age alone.
       [
@@ -134,7 +136,7 @@ describe('prune() with a fixed clock', () => {
       'evt_pending_old',
       'evt_retrying_old',
       'evt_sending_old',
-      'evt_shared',
+      'evt_sh',
     ]);
     // Attempts went with their deliveries; the kept deliveries keep every attempt.
     const attempts = await db.sql<{ delivery_id: string; n: number }[]>`

@@ -11,7 +11,8 @@ const coded = (code: string) => Object.assign(new Error(code), { code });
 
 describe('isDatabaseUnavailable', () => {
   it('knows connection losses, refusals and server shutdowns, also wrapped by drizzle and graphql', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT', '57P01', '57P03', '08006', '53300']) {
+    const codes = ['ECONNREFUSED', 'ECONNRESET', 'CONNECTION_CLOSED', 'CONNECT_TIMEOUT', '57P01', '57P03', '08006', '53300'];
+    for (const code of codes) {
       expect(isDatabaseUnavailable(coded(code)), code).toBe(true);
     }
     const wrapped = new DrizzleQueryError('select 1', [], coded('57P01'));
@@ -24,12 +25,14 @@ describe('isDatabaseUnavailable', () => {
       expect(isDatabaseUnavailable(coded(code)), code).toBe(false);
     }
     expect(isDatabaseUnavailable(new Error('boom'))).toBe(false);
-    expect(isDatabaseUnavailable(new GraphQLError('failed', { originalError: new DrizzleQueryError('x', [], coded('23505')) }))).toBe(false);
+    const duplicateKey = new DrizzleQueryError('insert …', [], coded('23505'));
+    expect(isDatabaseUnavailable(new GraphQLError('failed', { originalError: duplicateKey }))).toBe(false);
     expect(isDatabaseUnavailable(undefined)).toBe(false);
   });
 
   it('recognises what postgres.js really throws when nothing listens on the port', async () => {
-    const sql = postgres(`postgres://nobody:x@127.0.0.1:${await freePort()}/none`, { max: 1, connect_timeout: 5, onnotice: () => {} });
+    const url = `postgres://nobody:x@127.0.0.1:${await freePort()}/none`;
+    const sql = postgres(url, { max: 1, connect_timeout: 5, onnotice: () => {} });
     try {
       const err = await sql`select 1`.then(() => undefined, (e: unknown) => e);
       expect(isDatabaseUnavailable(err)).toBe(true);
