@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { graphql } from './graphql.js';
-import { CopyButton, Empty, ErrorNotice, Section, Time } from './ui.js';
+import { Empty, ErrorNotice, Section, ShownOnce, Time } from './ui.js';
 
 const FeedTokens = graphql(`
   query FeedTokens($id: ID!) {
@@ -50,19 +50,7 @@ export function FeedTokensSection({ webhookId }: { webhookId: string }) {
         oldest first, paged with <code>after</code>). Anyone with the URL can read the feed; revoke it to end that.
       </p>
       <ErrorNotice error={error} />
-      {url && (
-        <div className="notice secret" role="status">
-          <p>
-            <strong>Feed URL.</strong> Store it now: it is shown only this once.
-          </p>
-          <div className="secret-row">
-            <code className="mono" data-testid="feed-url">
-              {url}
-            </code>
-            <CopyButton text={url} />
-          </div>
-        </div>
-      )}
+      {url && <ShownOnce title="Feed URL." value={url} testId="feed-url" />}
       {tokens.length === 0 ? (
         <Empty>No feed URL yet.</Empty>
       ) : (

@@ -255,6 +255,35 @@ export function CopyButton({ text, label = 'Copy' }: { text: string; label?: str
   );
 }
 
+/** A secret shown this one time (it cannot be read again), with a copy button; `onHide` adds a Hide button. */
+export function ShownOnce({ title, value, testId, onHide, children }: {
+  title: string;
+  value: string;
+  testId: string;
+  onHide?: () => void;
+  /** More about the value, after "shown only this once." */
+  children?: ReactNode;
+}) {
+  return (
+    <div className="notice secret" role="status">
+      <p>
+        <strong>{title}</strong> Store it now: it is shown only this once.{children && <> {children}</>}
+      </p>
+      <div className="secret-row">
+        <code className="mono" data-testid={testId}>
+          {value}
+        </code>
+        <CopyButton text={value} />
+        {onHide && (
+          <button type="button" className="link" onClick={onHide}>
+            Hide
+          </button>
+        )}
+      </div>
+    </div>
+  );
+}
+
 export function Json({ value }: { value: unknown }) {
   if (value == null) return <span className="muted">—</span>;
   return <pre className="code">{JSON.stringify(value, null, 2)}</pre>;

@@ -9,7 +9,7 @@ import { HealthNumbers, useWebhookHealth, type Health } from '../health.js';
 import { Link, navigate } from '../router.js';
 import { SendHistoryDialog } from '../replayJobs.js';
 import { revealSecret, takeSecret } from '../secrets.js';
-import { Badge, ConfirmDialog, CopyButton, Empty, ErrorNotice, Json, KeyValues, Loading, Page, Section, Time } from '../ui.js';
+import { Badge, ConfirmDialog, Empty, ErrorNotice, Json, KeyValues, Loading, Page, Section, ShownOnce, Time } from '../ui.js';
 import { AttemptCard } from './Delivery.js';
 import { DeleteWebhook } from './Webhooks.js';
 
@@ -110,21 +110,9 @@ export function WebhookPage({ id }: { id: string }) {
     >
       <ErrorNotice error={stateError} />
       {secret && (
-        <div className="notice secret" role="status">
-          <p>
-            <strong>Signing secret.</strong> Store it now: it is shown only this once. Receivers verify the
-            <code> webhook-signature </code> header with it.
-          </p>
-          <div className="secret-row">
-            <code className="mono" data-testid="secret">
-              {secret}
-            </code>
-            <CopyButton text={secret} />
-            <button type="button" className="link" onClick={() => setSecret(undefined)}>
-              Hide
-            </button>
-          </div>
-        </div>
+        <ShownOnce title="Signing secret." value={secret} testId="secret" onHide={() => setSecret(undefined)}>
+          Receivers verify the <code>webhook-signature</code> header with it.
+        </ShownOnce>
       )}
       {webhook.previousSecretExpiresAt && (
         <p className="notice info">
