@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useQuery } from 'urql';
 import { DeliveryRowFields } from '../deliveryFeed.js';
 import { DeliveryTable, endpointLabel } from '../deliveryTable.js';
@@ -152,14 +152,13 @@ function ExplanationView({ explanation: x }: { explanation: Explanation }) {
               <Check ok={x.webhookState === 'ACTIVE'} />
             </td>
           </tr>
-          <tr data-rule="for-login">
-            <td>For login (context.login)</td>
-            <td className="mono">{x.forLogin.expected === null ? 'any' : show(x.forLogin.expected)}</td>
-            <td className="mono">{show(x.forLogin.actual)}</td>
-            <td>
-              <Check ok={x.forLogin.matched} />
-            </td>
-          </tr>
+          <RuleRow
+            rule="for-login"
+            label="For login (context.login)"
+            expected={x.forLogin.expected === null ? 'any' : show(x.forLogin.expected)}
+            actual={show(x.forLogin.actual)}
+            ok={x.forLogin.matched}
+          />
           {x.triggers.map((t, i) => (
             <TriggerRows key={t.trigger.id} index={i} check={t} />
           ))}
@@ -183,6 +182,29 @@ function ExplanationView({ explanation: x }: { explanation: Explanation }) {
   );
 }
 
+/** A rule that compares a value: what the webhook expects and what the event has (both as written), and whether it holds. */
+function RuleRow({ rule, path, label, expected, actual, ok, indent = false }: {
+  rule: string;
+  path?: string;
+  label: ReactNode;
+  expected: string;
+  actual: string;
+  ok: boolean;
+  /** A part of the trigger row above. */
+  indent?: boolean;
+}) {
+  return (
+    <tr data-rule={rule} data-path={path}>
+      <td className={indent ? 'indent' : undefined}>{label}</td>
+      <td className="mono">{expected}</td>
+      <td className="mono">{actual}</td>
+      <td>
+        <Check ok={ok} />
+      </td>
+    </tr>
+  );
+}
+
 function TriggerRows({ index, check }: { index: number; check: Explanation['triggers'][number] }) {
   const label = `Trigger ${index + 1} (${check.trigger.eventType})`;
   return (
@@ -198,33 +220,19 @@ function TriggerRows({ index, check }: { index: number; check: Explanation['trig
           <Check ok={check.matched} />
         </td>
       </tr>
-      <tr data-rule="resource">
-        <td className="indent">resource</td>
-        <td className="mono">{check.resource.expected as string}</td>
-        <td className="mono">{check.resource.actual as string}</td>
-        <td>
-          <Check ok={check.resource.matched} />
-        </td>
-      </tr>
-      <tr data-rule="event">
-        <td className="indent">event</td>
-        <td className="mono">{check.event.expected as string}</td>
-        <td className="mono">{check.event.actual as string}</td>
-        <td>
-          <Check ok={check.event.matched} />
-        </td>
-      </tr>
+      <RuleRow indent rule="resource" label="resource" expected={check.resource.expected as string} actual={check.resource.actual as string} ok={check.resource.matched} />
+      <RuleRow indent rule="event" label="event" expected={check.event.expected as string} actual={check.event.actual as string} ok={check.event.matched} />
       {check.filter.map((f) => (
-        <tr key={f.path} data-rule="filter" data-path={f.path}>
-          <td className="indent">
-            filter <span className="mono">{f.path}</span>
-          </td>
-          <td className="mono">{show(f.expected)}</td>
-          <td className="mono">{f.found ? show(f.actual) : 'not present'}</td>
-          <td>
-            <Check ok={f.matched} />
-          </td>
-        </tr>
+        <RuleRow
+          key={f.path}
+          indent
+          rule="filter"
+          path={f.path}
+          label={<>filter <span className="mono">{f.path}</span></>}
+          expected={show(f.expected)}
+          actual={f.found ? show(f.actual) : 'not present'}
+          ok={f.matched}
+        />
       ))}
     </>
   );
