@@ -48,18 +48,22 @@ export async function prune(sql: Sql, options: PruneOptions): Promise<PruneResul
           result.statements++;
         }
       };
-      const deliveries = (statuses: ('SUCCEEDED' | 'CANCELLED' | 'FAILED')[], retentionMs: number) => async () => {
-        const gone = await deleteFinishedDeliveries(conn, statuses, new Date(now.getTime() - retentionMs), batchSize);
+      const deliveries = (status: 'SUCCEEDED' | 'CANCELLED' | 'FAILED', retentionMs: number) => async () => {
+        const gone = await deleteFinishedDeliveries(conn, status, new Date(now.getTime() - retentionMs), batchSize);
         result.deliveries += gone.deliveries;
         result.attempts += gone.attempts;
         return gone.deliveries;
       };
-      await drain(deliveries(['SUCCEEDED', 'CANCELLED'], options.retentionMs));
-      await drain(deliveries(['FAILED'], options.failedRetentionMs));
+      await drain(deliveries('SUCCEEDED', options.retentionMs));
+      await drain(deliveries('CANCELLED', options.retentionMs));
+      await drain(deliveries('FAILED', options.failedRetentionMs));
+      const eventsBefore = new Date(now.getTime() - options.retentionMs);
+      let from: string | null = null;
       await drain(async () => {
-        const gone = await deleteEventsWithoutDeliveries(conn, new Date(now.getTime() - options.retentionMs), batchSize);
-        result.events += gone;
-        return gone;
+        const gone = await deleteEventsWithoutDeliveries(conn, eventsBefore, from, batchSize);
+        result.events += gone.events;
+        from = gone.last ?? from;
+        return gone.events;
       });
       return result;
     } finally {

@@ -195,11 +195,30 @@ describe('prune() with a fixed clock', () => {
 
     deletes = 0;
     const rest = await prune(db.sql, { now: NOW, retentionMs: 30 * DAY, failedRetentionMs: 30 * DAY, batchSize: 2 });
-    // 3 old deliveries: 2 + 1 (SUCCEEDED/CANCELLED), 1 statement finding no FAILED, then 5 events: 2 + 2 + 1.
-    expect(rest).toMatchObject({ deliveries: 3, events: 5, statements: 2 + 1 + 3 });
-    expect(deletes).toBe(6); // as sent to PostgreSQL
+    // 3 old SUCCEEDED: 2 + 1; one statement each finding no CANCELLED and no FAILED; then 5 events: 2 + 2 + 1.
+    expect(rest).toMatchObject({ deliveries: 3, events: 5, statements: 2 + 1 + 1 + 3 });
+    expect(deletes).toBe(7); // as sent to PostgreSQL
     expect(await ids(db.sql, 'deliveries')).toEqual(['ok_recent']);
     expect(await ids(db.sql, 'events')).toEqual(['evt_ok_recent']);
+  });
+
+  it('goes on past old events it keeps, batch after batch', async () => {
+    // Oldest first: kept (pending), pruned, kept (retrying), pruned, pruned; one row per statement.
+    await seed(
+      db.sql,
+      [
+        { id: 'pending_1', status: 'PENDING', createdAt: ago(50 * DAY) },
+        { id: 'retrying_3', status: 'RETRYING', createdAt: ago(48 * DAY) },
+      ],
+      [
+        { id: 'evt_lonely_2', createdAt: ago(49 * DAY) },
+        { id: 'evt_lonely_4', createdAt: ago(47 * DAY) },
+        { id: 'evt_lonely_5', createdAt: ago(47 * DAY) }, // the same time as the one before: not skipped
+      ],
+    );
+    const result = await prune(db.sql, { now: NOW, retentionMs: 30 * DAY, failedRetentionMs: 30 * DAY, batchSize: 1 });
+    expect(result).toMatchObject({ deliveries: 0, events: 3 });
+    expect(await ids(db.sql, 'events')).toEqual(['evt_pending_1', 'evt_retrying_3']);
   });
 
   it('does nothing while another process is pruning', async () => {
