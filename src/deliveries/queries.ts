@@ -53,6 +53,16 @@ export function selectVisibleDeliveries(db: Db, viewer: Viewer | null, ids: read
     .where(and(inArray(deliveries.id, [...ids]), webhookIdVisibleTo(deliveries.webhookId, viewer)));
 }
 
+/** Whether the event was ever sent to the endpoint (a delivery of it exists there, replays included). */
+export async function eventDeliveredTo(db: Db, eventId: string, endpointId: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(and(eq(deliveries.eventId, eventId), eq(deliveries.endpointId, endpointId)))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Each event's deliveries that the viewer may see, oldest first: one query for a whole page of events. */
 export async function loadEventDeliveries(db: Db, viewer: Viewer | null, eventIds: readonly string[]): Promise<DeliveryRow[][]> {
   const rows = await db

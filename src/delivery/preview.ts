@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EndpointInput, endpointSchema } from '../endpoints/inputs.js';
+import { eventDeliveredTo } from '../deliveries/queries.js';
 import { visibleEndpoint } from '../endpoints/types.js';
 import { AppError, badInput, notFound, parseInput } from '../errors.js';
 import { splitEventType } from '../events/matching.js';
@@ -50,8 +51,9 @@ const sampleEvent = z.object({
 
 const RequestPreviewRef = builder.objectRef<BuiltRequest>('RequestPreview').implement({
   description:
-    'A request exactly as a delivery attempt would send it now, signed with the webhook\'s secret; the endpoint\'s ' +
-    'credentials (Authorization, its API-key header) are shown as [redacted].',
+    'A request exactly as a delivery attempt would send it now; the endpoint\'s credentials (Authorization, its ' +
+    'API-key header) are shown as [redacted]. Signed with the webhook\'s secret only for a stored event already ' +
+    'delivered to the stored endpoint, else with a throwaway secret (same form, accepted by no receiver).',
   fields: (t) => ({
     method: t.field({ type: HttpMethodEnum, resolve: (r) => r.method }),
     url: t.string({ description: 'With the query parameters', resolve: (r) => r.url.toString() }),
@@ -66,8 +68,9 @@ builder.queryField('previewRequest', (t) =>
     description:
       'The exact request an HTTP endpoint would get for an event (method, URL with query, headers with the ' +
       'signature, body), without sending anything. Give the endpoint by `endpointId` or as `endpoint` (with ' +
-      '`webhookId` for its webhook\'s headers, properties and secret, or `webhook` for one not created yet, signed ' +
-      'with a throwaway secret), and the event by `eventId` or as a sample `event`.',
+      '`webhookId` for its webhook\'s headers and properties, or `webhook` for one not created yet), and the event ' +
+      'by `eventId` or as a sample `event`. Only a stored event delivered to the stored endpoint is signed with the ' +
+      'webhook\'s secret (a real request); any other preview with a throwaway secret, so it cannot forge deliveries.',
     args: {
       endpointId: t.arg.id(),
       endpoint: t.arg({ type: EndpointInput }),
@@ -79,7 +82,13 @@ builder.queryField('previewRequest', (t) =>
     resolve: async (_root, args, ctx) => {
       const [{ webhook, endpoint, field }, event] = await Promise.all([endpointOf(ctx, args), eventOf(ctx, args)]);
       if (endpoint.kind !== 'HTTP') throw badInput(field, 'is an EMAIL endpoint; previews are of HTTP requests');
-      const job: DeliveryJob = { event, webhook, endpoint, attemptNumber: 1 };
+      // The webhook's secret signs only a request Hookline really sends: a stored event already delivered to this
+      // stored endpoint. Signing a body the caller chose (a sample event, a draft template) would let any token
+      // that may preview, VIEWER included, forge deliveries its receivers accept.
+      const real =
+        args.endpointId != null && args.eventId != null && (await eventDeliveredTo(ctx.services.db, event.id, endpoint.id));
+      const signer = real ? webhook : { ...webhook, ...throwawaySecret() };
+      const job: DeliveryJob = { event, webhook: signer, endpoint, attemptNumber: 1 };
       try {
         const request = await buildRequest(job, new Date(), ctx.services.config.HOOKLINE_ENCRYPTION_KEY);
         return { ...request, headers: redactCredentials(request.headers, endpoint) };
@@ -92,6 +101,11 @@ builder.queryField('previewRequest', (t) =>
     },
   }),
 );
+
+/** Signing secrets that sign one preview only: the signature has the real form, and no receiver accepts it. */
+function throwawaySecret() {
+  return { secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null };
+}
 
 /** Exactly one of two arguments: the name of the one given. */
 function oneOf(args: Record<string, unknown>, a: string, b: string): string {
@@ -123,7 +137,7 @@ async function endpointOf(ctx: Context, args: PreviewArgs) {
   if (args.webhookId == null) {
     // A webhook still being created: what the caller says of it, and a secret that signs this preview only.
     const draft = parseInput(previewWebhook, args.webhook ?? {}, 'webhook');
-    const webhook = { ...draft, id: newId('Webhook'), secret: generateSecret(), previousSecret: null, previousSecretExpiresAt: null };
+    const webhook = { ...draft, id: newId('Webhook'), ...throwawaySecret() };
     return { webhook, endpoint, field: 'endpoint' };
   }
   if (args.webhook != null) throw badInput('webhook', 'give either webhookId or webhook');

@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertToken } from '../../src/auth/tokens.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
@@ -104,10 +105,11 @@ describe('previewRequest', () => {
     expect(templated).toMatchObject({ method: 'PUT', url: 'https://example.com/hooks', body: '{"text": "contact.created for alice on gold (Drafts)"}' });
     const shown = headerMap(templated.headers);
     expect(shown['content-type']).toBe('text/plain');
-    // Signed with the webhook's own secret.
     expect(shown['x-secret-key']).toBe('[redacted]');
     expect(shown['user-agent']).toMatch(/^Hookline\//);
-    expect(() => new Webhook(secret).verify(templated.body!, shown)).not.toThrow();
+    // A request Hookline would not send is signed with a throwaway secret: same form, but no receiver accepts it.
+    expect(shown['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
+    expect(() => new Webhook(secret).verify(templated.body!, shown)).toThrow();
 
     // A webhook not created yet (the console's wizard) gives its name, headers and properties itself.
     const draft = await preview({
@@ -124,6 +126,45 @@ describe('previewRequest', () => {
     expect(headerMap(get.headers)['content-type']).toBeUndefined();
     // Without a webhook (one being created in the console) a throwaway secret signs: still a valid signature form.
     expect(headerMap(get.headers)['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
+  });
+
+  it("is no signing oracle: only a stored event's real delivery to a stored endpoint is signed with the webhook's secret", async () => {
+    // A VIEWER may preview, but must not get a signature its team's receivers accept over a body of its choosing.
+    const team = (await t.gql.ok('mutation { createTeam(name: "preview viewers") { id } }')).createTeam.id;
+    const { token } = await insertToken(t.app.services.db, { name: 'preview-viewer', role: 'VIEWER', teamId: team, createdBy: 'test' });
+    const viewer = t.gql.as(token);
+    const { webhook, secret } = await createWebhook(t.gql, {
+      name: 'Oracle',
+      teamId: team,
+      endpoints: [{ url: `${receiver.url}/preview/oracle` }],
+      triggers: [{ resource: 'order', event: 'created' }],
+    });
+    // A second webhook of the team gets the other event, so the viewer can see that event too.
+    await createWebhook(t.gql, { name: 'Oracle 2', teamId: team, endpoints: [{ url: `${receiver.url}/preview/other` }], triggers: [{ resource: 'invoice', event: 'paid' }] });
+    const endpointId = webhook.endpoints[0].id;
+    const publish = async (type: string) =>
+      (await t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', { input: { type, data: { n: 1 } } }))
+        .publishEvent.event.id as string;
+    const delivered = await publish('order.created');
+    const deliveredElsewhere = await publish('invoice.paid');
+
+    const verifies = (p: Preview) => {
+      try {
+        new Webhook(secret).verify(p.body!, headerMap(p.headers));
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const asViewer = async (variables: Record<string, unknown>) => (await viewer.ok(PREVIEW, variables)).previewRequest as Preview;
+    const forged = [
+      { webhookId: webhook.id, endpoint: { url: 'https://example.com/x', bodyTemplate: '{"refund": 1000}' }, event: { type: 'order.created' } },
+      { endpointId, event: { type: 'order.created', data: { refund: 1000 } } },
+      { endpointId, eventId: deliveredElsewhere },
+    ];
+    for (const variables of forged) expect(verifies(await asViewer(variables)), JSON.stringify(variables)).toBe(false);
+    // What Hookline really sends (the CLI's listen forwards it) still verifies, for any role.
+    expect(verifies(await asViewer({ endpointId, eventId: delivered }))).toBe(true);
   });
 
   it('refuses bad arguments with BAD_USER_INPUT naming the field', async () => {

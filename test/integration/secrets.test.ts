@@ -282,13 +282,15 @@ describe('with HOOKLINE_ENCRYPTION_KEY set', () => {
     // As written by a process that already has a newer key (k9) this one does not know yet.
     const foreign = parseKeyring(newKey('k9')).encrypt(newSecret());
     await sql`update webhooks set secret = ${foreign} where id = ${hook.webhook.id}`;
-    const { deliveries } = await hook.publish();
+    const { event, deliveries } = await hook.publish();
     const delivery = await deliveryWhen(t, deliveries[0].id, ['FAILED']);
     expect(delivery.attempts[0].error).toBe('cannot decrypt: key id "k9" not configured in HOOKLINE_ENCRYPTION_KEY');
     expect(requestsTo('/unknown-key')).toHaveLength(0);
-    // A request preview says the same, rather than an unexplained internal error.
-    const preview = await t.gql('query ($id: ID!) { previewRequest(endpointId: $id, event: { type: "a.b" }) { body } }', {
+    // A request preview (of the real request: the only one signed with the stored secret) says the same, rather
+    // than an unexplained internal error.
+    const preview = await t.gql('query ($id: ID!, $eventId: ID!) { previewRequest(endpointId: $id, eventId: $eventId) { body } }', {
       id: hook.webhook.endpoints[0].id,
+      eventId: event.id,
     });
     expect(preview.errors?.[0]).toMatchObject({
       message: 'cannot decrypt: key id "k9" not configured in HOOKLINE_ENCRYPTION_KEY',
