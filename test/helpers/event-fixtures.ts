@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { afterAll, beforeAll } from 'vitest';
 import { startTestApp, type TestApp } from './app.js';
 import type { GraphqlClient } from './gql.js';
 import { createWebhook, openSql } from './webhook-fixtures.js';
@@ -7,10 +8,20 @@ import { createWebhook, openSql } from './webhook-fixtures.js';
  * Fixtures for the publishing and delivery API tests. The app runs as HOOKLINE_ROLE=api, so no worker changes a
  * delivery behind the test's back: what the tests see is what publishing and replaying wrote. LOG_LEVEL=error:
  * an unexpected error, which clients only see as "Unexpected error.", shows its cause in the test output.
+ * Started before the calling file's tests and stopped after them, with a SQL client on its database.
  */
-export async function startApiApp(env: Record<string, string> = {}): Promise<{ t: TestApp; sql: postgres.Sql }> {
-  const t = await startTestApp({ HOOKLINE_ROLE: 'api', LOG_LEVEL: 'error', ...env });
-  return { t, sql: openSql(t.database.url) };
+export function useApiApp(env: Record<string, string> = {}): { t: TestApp; sql: postgres.Sql } {
+  // Filled in by beforeAll: the tests read the fields, which do not exist before it runs.
+  const app = {} as { t: TestApp; sql: postgres.Sql };
+  beforeAll(async () => {
+    app.t = await startTestApp({ HOOKLINE_ROLE: 'api', LOG_LEVEL: 'error', ...env });
+    app.sql = openSql(app.t.database.url);
+  });
+  afterAll(async () => {
+    await app.sql?.end();
+    await app.t?.stop();
+  });
+  return app;
 }
 
 export interface Hook {

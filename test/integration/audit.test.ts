@@ -1,13 +1,12 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp } from '../helpers/app.js';
 import type { GraphqlClient } from '../helpers/gql.js';
-import { publish, startApiApp, teamToken } from '../helpers/event-fixtures.js';
+import { publish, teamToken, useApiApp } from '../helpers/event-fixtures.js';
 import { eventually, startReceiver } from '../helpers/receiver.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
 
-let t: TestApp;
-let sql: postgres.Sql;
+// Quiet: one test makes a mutation fail on purpose, and its error log would only be noise here.
+const app = useApiApp({ LOG_LEVEL: 'fatal' });
 let teamA: string;
 let teamB: string;
 /** Team tokens made through the API (so their creation is audited too), with their values and ids. */
@@ -49,30 +48,24 @@ async function log(gql: GraphqlClient, variables: { webhookId?: string; first?: 
   return data.auditLog.edges.map((e: { node: Entry }) => e.node);
 }
 
-const auditRowCount = async () => (await sql<{ n: number }[]>`select count(*)::int as n from audit_log`)[0].n;
+const auditRowCount = async () => (await app.sql<{ n: number }[]>`select count(*)::int as n from audit_log`)[0].n;
 
 async function apiToken(name: string, role: string, teamId: string) {
-  const data = await t.gql.ok(
+  const data = await app.t.gql.ok(
     'mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }',
     { input: { name, role, teamId } },
   );
   const { token, apiToken: created } = data.createApiToken;
   secrets.push(token);
-  return { gql: t.gql.as(token), token: token as string, id: created.id as string, name };
+  return { gql: app.t.gql.as(token), token: token as string, id: created.id as string, name };
 }
 
 beforeAll(async () => {
-  // Quiet: one test makes a mutation fail on purpose, and its error log would only be noise here.
-  ({ t, sql } = await startApiApp({ LOG_LEVEL: 'fatal' }));
-  teamA = (await t.gql.ok('mutation { createTeam(name: "audit a") { id } }')).createTeam.id;
-  teamB = (await t.gql.ok('mutation { createTeam(name: "audit b") { id } }')).createTeam.id;
+  teamA = (await app.t.gql.ok('mutation { createTeam(name: "audit a") { id } }')).createTeam.id;
+  teamB = (await app.t.gql.ok('mutation { createTeam(name: "audit b") { id } }')).createTeam.id;
   editorA = await apiToken('editor of a', 'EDITOR', teamA);
   editorB = await apiToken('editor of b', 'EDITOR', teamB);
   viewerA = (await apiToken('viewer of a', 'VIEWER', teamA)).gql;
-});
-afterAll(async () => {
-  await sql?.end();
-  await t?.stop();
 });
 
 describe('every kind of change', () => {
@@ -202,7 +195,7 @@ describe('every kind of change', () => {
   });
 
   it('replayDelivery and replayDeliveries (a dry run records nothing)', async () => {
-    const published = await publish(t.gql, { type: 'order.created', data: { n: 1 } });
+    const published = await publish(app.t.gql, { type: 'order.created', data: { n: 1 } });
     const original = published.deliveries.find((d) => d.webhook.id === webhookId)!;
     const replayed = await mutate(`mutation ($id: ID!) { replayDelivery(id: $id) { delivery { id } } }`, { id: original.id });
     const copy = replayed.replayDelivery.delivery.id;
@@ -285,7 +278,7 @@ describe('every kind of change', () => {
   });
 
   it('createTeam and createApiToken: ADMIN entries without the token value', async () => {
-    const all = await log(t.gql);
+    const all = await log(app.t.gql);
     const team = all.find((e) => e.action === 'team.create' && e.targetId === teamA)!;
     expect(team).toMatchObject({ targetType: 'Team', webhook: null, before: null, after: { id: teamA, name: 'audit a' } });
     const token = all.find((e) => e.action === 'token.create' && e.targetId === editorA.id)!;
@@ -297,8 +290,8 @@ describe('every kind of change', () => {
 
   it('revokeApiToken is recorded too', async () => {
     const extra = await apiToken('short-lived', 'VIEWER', teamB);
-    await t.gql.ok('mutation ($id: ID!) { revokeApiToken(id: $id) { apiToken { id } } }', { id: extra.id });
-    const [entry] = await log(t.gql);
+    await app.t.gql.ok('mutation ($id: ID!) { revokeApiToken(id: $id) { apiToken { id } } }', { id: extra.id });
+    const [entry] = await log(app.t.gql);
     expect(entry).toMatchObject({ action: 'token.revoke', targetId: extra.id, before: { revokedAt: null } });
     expect(Date.parse(entry.after.revokedAt)).toBeGreaterThan(0);
   });
@@ -308,7 +301,7 @@ describe('secrets', () => {
   it('no clear secret, credential or token value appears anywhere in the raw audit_log rows', async () => {
     const known = [SUPPLIED_SECRET, API_KEY, BEARER, PASSWORD, HEADER_TOKEN, ...secrets];
     expect(known.length).toBeGreaterThan(8);
-    const [{ dump }] = await sql<{ dump: string }[]>`select string_agg(a::text, E'\n') as dump from audit_log a`;
+    const [{ dump }] = await app.sql<{ dump: string }[]>`select string_agg(a::text, E'\n') as dump from audit_log a`;
     // The dump is really the entries: the redaction marker and the unredacted fields are there.
     expect(dump).toContain('[redacted]');
     expect(dump).toContain('http://127.0.0.1:9/a');
@@ -329,7 +322,7 @@ describe('visibility', () => {
   it("a team token sees its team's entries only; ADMIN sees all, ADMIN-only entries included", async () => {
     const a = await log(editorA.gql);
     const b = await log(editorB.gql);
-    const admin = await log(t.gql);
+    const admin = await log(app.t.gql);
     expect(a.length).toBeGreaterThan(0);
     expect(b.map((e) => e.action)).toEqual(['webhook.create']);
     expect(b[0].targetId).toBe(hookB);
@@ -355,11 +348,11 @@ describe('visibility', () => {
   });
 
   it('pages newest first with first/after', async () => {
-    const all = await log(t.gql);
+    const all = await log(app.t.gql);
     expect(all.length).toBeGreaterThan(5);
     expect([...all].sort((x, y) => (x.id < y.id ? 1 : -1)).map((e) => e.id)).toEqual(all.map((e) => e.id));
-    const page1 = await t.gql.ok(LOG, { first: 2 });
-    const page2 = await t.gql.ok(LOG, { first: 3, after: page1.auditLog.pageInfo.endCursor });
+    const page1 = await app.t.gql.ok(LOG, { first: 2 });
+    const page2 = await app.t.gql.ok(LOG, { first: 3, after: page1.auditLog.pageInfo.endCursor });
     const ids = [...page1.auditLog.edges, ...page2.auditLog.edges].map((e: { node: Entry }) => e.node.id);
     expect(ids).toEqual(all.slice(0, 5).map((e) => e.id));
     expect(page1.auditLog.pageInfo.hasNextPage).toBe(true);
@@ -385,8 +378,8 @@ describe('rejected mutations', () => {
       [editorB.gql, `mutation ($id: ID!) { deleteEndpoint(id: $id) { deletedId } }`, { id: endpoint }, 'NOT_FOUND'],
       [editorB.gql, `mutation ($id: ID!) { rotateWebhookSecret(id: $id) { secret } }`, { id: webhook.id }, 'NOT_FOUND'],
       [viewerA, `mutation ($id: ID!) { setWebhookState(id: $id, state: STOPPED) { id } }`, { id: webhook.id }, 'FORBIDDEN'],
-      [t.gql, `mutation { createTeam(name: "audit a") { id } }`, {}, 'BAD_USER_INPUT'],
-      [t.gql, `mutation ($team: ID!) { createApiToken(input: { name: "x", role: EDITOR, teamId: $team }) { token } }`, { team: 'team_none' }, 'BAD_USER_INPUT'],
+      [app.t.gql, `mutation { createTeam(name: "audit a") { id } }`, {}, 'BAD_USER_INPUT'],
+      [app.t.gql, `mutation ($team: ID!) { createApiToken(input: { name: "x", role: EDITOR, teamId: $team }) { token } }`, { team: 'team_none' }, 'BAD_USER_INPUT'],
       [editorA.gql, `mutation { replayDelivery(id: "dlv_doesnotexist") { delivery { id } } }`, {}, 'NOT_FOUND'],
     ];
     for (const [gql, query, variables, code] of attempts) {
@@ -399,16 +392,16 @@ describe('rejected mutations', () => {
   it('a change whose entry cannot be written is not made either (one transaction)', async () => {
     const { webhook } = await createWebhook(editorA.gql, { name: 'before' });
     // The database refuses this one kind of entry: the update it belongs to must roll back with it.
-    await sql`alter table audit_log add constraint no_updates_today check (action <> 'webhook.update') not valid`;
+    await app.sql`alter table audit_log add constraint no_updates_today check (action <> 'webhook.update') not valid`;
     try {
       const result = await editorA.gql(`mutation ($id: ID!) { updateWebhook(input: { id: $id, name: "after" }) { webhook { id } } }`, {
         id: webhook.id,
       });
       expect(result.errors).toHaveLength(1);
     } finally {
-      await sql`alter table audit_log drop constraint no_updates_today`;
+      await app.sql`alter table audit_log drop constraint no_updates_today`;
     }
-    const [row] = await sql<{ name: string }[]>`select name from webhooks where id = ${webhook.id}`;
+    const [row] = await app.sql<{ name: string }[]>`select name from webhooks where id = ${webhook.id}`;
     expect(row.name).toBe('before');
     const [entry] = await log(editorA.gql, { webhookId: webhook.id });
     expect(entry.action).toBe('webhook.create');

@@ -1,11 +1,8 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers/app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { GraphqlClient } from '../helpers/gql.js';
-import { hook, publish, startApiApp, teamToken, tokenOf, type Hook } from '../helpers/event-fixtures.js';
+import { hook, publish, teamToken, tokenOf, useApiApp, type Hook } from '../helpers/event-fixtures.js';
 
-let t: TestApp;
-let sql: postgres.Sql;
+const app = useApiApp();
 let teamA: GraphqlClient;
 let teamAViewer: GraphqlClient;
 let teamB: GraphqlClient;
@@ -25,30 +22,25 @@ const ids = async (gql: GraphqlClient, vars: Record<string, unknown> = {}) =>
   (await gql.ok(EVENTS, vars)).events.edges.map((edge: any) => edge.node.id);
 
 beforeAll(async () => {
-  ({ t, sql } = await startApiApp());
-  const a = await teamToken(t.gql, 'events-a');
-  const b = await teamToken(t.gql, 'events-b');
-  teamA = t.gql.as(a.token);
-  teamAViewer = t.gql.as(await tokenOf(t.gql, a.teamId, 'VIEWER'));
-  teamB = t.gql.as(b.token);
+  const a = await teamToken(app.t.gql, 'events-a');
+  const b = await teamToken(app.t.gql, 'events-b');
+  teamA = app.t.gql.as(a.token);
+  teamAViewer = app.t.gql.as(await tokenOf(app.t.gql, a.teamId, 'VIEWER'));
+  teamB = app.t.gql.as(b.token);
   hookA = await hook(teamA, [{ resource: 'shop', event: '*' }]);
   hookB = await hook(teamB, [{ resource: 'shop', event: 'order' }]);
-  await hook(t.gql, [{ resource: '*', event: '*' }], { name: 'admin-only' });
+  await hook(app.t.gql, [{ resource: '*', event: '*' }], { name: 'admin-only' });
   for (const type of ['shop.order', 'shop.refund', 'misc.thing', 'shop.order']) {
-    e.push((await publish(t.gql, { type, data: { n: e.length } })).event.id);
+    e.push((await publish(app.t.gql, { type, data: { n: e.length } })).event.id);
   }
   // Published by a team token: events are not owned by a team, they reach every matching webhook.
   e.push((await publish(teamB, { type: 'shop.order', data: { n: 4 } })).event.id);
 });
-afterAll(async () => {
-  await sql?.end();
-  await t?.stop();
-});
 
 describe('events query', () => {
   it('lists every event newest first for ADMIN, with data and deliveries', async () => {
-    expect(await ids(t.gql)).toEqual([...e].reverse());
-    const { events } = await t.gql.ok(EVENTS, { first: 1 });
+    expect(await ids(app.t.gql)).toEqual([...e].reverse());
+    const { events } = await app.t.gql.ok(EVENTS, { first: 1 });
     expect(events.edges[0].node.data).toEqual({ n: 4 });
     expect(events.edges[0].node.deliveries).toHaveLength(3);
   });
@@ -57,19 +49,19 @@ describe('events query', () => {
     const seen: string[] = [];
     let after: string | undefined;
     for (;;) {
-      const { events } = await t.gql.ok(EVENTS, { first: 2, after });
+      const { events } = await app.t.gql.ok(EVENTS, { first: 2, after });
       seen.push(...events.edges.map((edge: any) => edge.node.id));
       if (!events.pageInfo.hasNextPage) break;
       after = events.pageInfo.endCursor;
     }
     expect(seen).toEqual([...e].reverse());
-    const tooMany = await t.gql(EVENTS, { first: 10_000 });
+    const tooMany = await app.t.gql(EVENTS, { first: 10_000 });
     expect(tooMany.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('filters by type', async () => {
-    expect(await ids(t.gql, { type: 'shop.order' })).toEqual([e[4], e[3], e[0]]);
-    expect(await ids(t.gql, { type: 'nothing.here' })).toEqual([]);
+    expect(await ids(app.t.gql, { type: 'shop.order' })).toEqual([e[4], e[3], e[0]]);
+    expect(await ids(app.t.gql, { type: 'nothing.here' })).toEqual([]);
   });
 
   it('shows a team token only events with a delivery to its team, and only its own deliveries', async () => {
@@ -82,7 +74,7 @@ describe('events query', () => {
     for (const edge of events.edges) {
       expect(edge.node.deliveries.map((d: any) => d.webhook.id)).toEqual([hookB.id]);
     }
-    const adminView = await t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Event { deliveries { id } } } }', { id: e[0] });
+    const adminView = await app.t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Event { deliveries { id } } } }', { id: e[0] });
     expect(adminView.node.deliveries).toHaveLength(3);
   });
 
@@ -91,7 +83,7 @@ describe('events query', () => {
     expect((await teamB.ok(query, { id: e[1] })).node).toBeNull();
     expect((await teamA.ok(query, { id: e[2] })).node).toBeNull();
     expect((await teamA.ok(query, { id: e[1] })).node).toEqual({ id: e[1], type: 'shop.refund' });
-    expect((await t.gql.ok(query, { id: e[2] })).node).toEqual({ id: e[2], type: 'misc.thing' });
+    expect((await app.t.gql.ok(query, { id: e[2] })).node).toEqual({ id: e[2], type: 'misc.thing' });
   });
 
   it('the delivery leads back to its event and the event to its deliveries', async () => {

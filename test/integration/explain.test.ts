@@ -1,18 +1,7 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers/app.js';
-import { hook, publish, startApiApp, teamToken } from '../helpers/event-fixtures.js';
+import { describe, expect, it } from 'vitest';
+import { hook, publish, teamToken, useApiApp } from '../helpers/event-fixtures.js';
 
-let t: TestApp;
-let sql: postgres.Sql;
-
-beforeAll(async () => {
-  ({ t, sql } = await startApiApp());
-});
-afterAll(async () => {
-  await sql?.end();
-  await t?.stop();
-});
+const app = useApiApp();
 
 const EXPLAIN = `query ($eventId: ID!, $webhookId: ID!) {
   explainMatch(eventId: $eventId, webhookId: $webhookId) {
@@ -30,20 +19,20 @@ const EXPLAIN = `query ($eventId: ID!, $webhookId: ID!) {
 }`;
 
 async function explain(eventId: string, webhookId: string) {
-  return (await t.gql.ok(EXPLAIN, { eventId, webhookId })).explainMatch;
+  return (await app.t.gql.ok(EXPLAIN, { eventId, webhookId })).explainMatch;
 }
 
 const byPath = (keys: { path: string }[]) => [...keys].sort((a, b) => a.path.localeCompare(b.path));
 
 /** Publishes an event and returns its id and whether a delivery to `webhookId` was made. */
 async function publishTo(webhookId: string, input: Record<string, unknown>) {
-  const published = await publish(t.gql, input);
+  const published = await publish(app.t.gql, input);
   return { id: published.event.id, delivered: published.deliveries.some((d) => d.webhook.id === webhookId) };
 }
 
 describe('explainMatch', () => {
   it('says each trigger rule that failed: resource, event, and each filter key with the value found', async () => {
-    const orders = await hook(t.gql, [
+    const orders = await hook(app.t.gql, [
       { resource: 'order', event: 'created', filter: { 'customer.country': 'SE', total: 10 } },
       { resource: 'order', event: 'paid' },
     ]);
@@ -89,7 +78,7 @@ describe('explainMatch', () => {
   });
 
   it('treats "*" as any resource or event', async () => {
-    const any = await hook(t.gql, [{ resource: '*', event: 'archived' }]);
+    const any = await hook(app.t.gql, [{ resource: '*', event: 'archived' }]);
     const { id, delivered } = await publishTo(any.id, { type: 'ticket.archived', data: {} });
     const x = await explain(id, any.id);
     expect(delivered).toBe(true);
@@ -98,7 +87,7 @@ describe('explainMatch', () => {
   });
 
   it('checks forLogin against context.login before any trigger counts', async () => {
-    const alices = await hook(t.gql, [{ resource: 'user', event: 'login' }], { forLogin: 'alice' });
+    const alices = await hook(app.t.gql, [{ resource: 'user', event: 'login' }], { forLogin: 'alice' });
     const bob = await publishTo(alices.id, { type: 'user.login', data: {}, context: { login: 'bob' } });
     let x = await explain(bob.id, alices.id);
     expect(bob.delivered).toBe(false);
@@ -119,9 +108,9 @@ describe('explainMatch', () => {
   });
 
   it('tells a stopped webhook and each endpoint whose state allows no delivery', async () => {
-    const shipping = await hook(t.gql, [{ resource: 'parcel', event: 'sent' }], { endpoints: 2 });
-    await t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: STOPPED) { id } }', { id: shipping.endpointIds[1] });
-    await sql`update endpoints set state = 'TOO_MANY_ERRORS' where id = ${shipping.endpointIds[0]}`;
+    const shipping = await hook(app.t.gql, [{ resource: 'parcel', event: 'sent' }], { endpoints: 2 });
+    await app.t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: STOPPED) { id } }', { id: shipping.endpointIds[1] });
+    await app.sql`update endpoints set state = 'TOO_MANY_ERRORS' where id = ${shipping.endpointIds[0]}`;
 
     const first = await publishTo(shipping.id, { type: 'parcel.sent', data: {} });
     let x = await explain(first.id, shipping.id);
@@ -133,8 +122,8 @@ describe('explainMatch', () => {
     ]);
     expect(x.summary).toBe('Matches, but no endpoint is ACTIVE: none gets a delivery.');
 
-    await t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: ACTIVE) { id } }', { id: shipping.endpointIds[1] });
-    await t.gql.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: STOPPED) { id } }', { id: shipping.id });
+    await app.t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: ACTIVE) { id } }', { id: shipping.endpointIds[1] });
+    await app.t.gql.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: STOPPED) { id } }', { id: shipping.id });
     const second = await publishTo(shipping.id, { type: 'parcel.sent', data: {} });
     x = await explain(second.id, shipping.id);
     expect(second.delivered).toBe(false);
@@ -143,19 +132,19 @@ describe('explainMatch', () => {
     expect(x.summary).toBe('Matches, but the webhook is STOPPED: it gets no new deliveries.');
 
     // Explained with the current state: once the webhook is ACTIVE again, the first event would be delivered.
-    await t.gql.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: ACTIVE) { id } }', { id: shipping.id });
+    await app.t.gql.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: ACTIVE) { id } }', { id: shipping.id });
     expect((await explain(first.id, shipping.id)).wouldDeliver).toBe(true);
   });
 
   it('answers NOT_FOUND for an unknown event or a webhook the token may not see, naming the argument', async () => {
-    const mine = await hook(t.gql, [{ resource: 'a', event: 'b' }]);
+    const mine = await hook(app.t.gql, [{ resource: 'a', event: 'b' }]);
     const { id } = await publishTo(mine.id, { type: 'a.b', data: {} });
-    const unknown = await t.gql(EXPLAIN, { eventId: 'evt_nope', webhookId: mine.id });
+    const unknown = await app.t.gql(EXPLAIN, { eventId: 'evt_nope', webhookId: mine.id });
     expect(unknown.errors?.[0]).toMatchObject({ extensions: { code: 'NOT_FOUND', field: 'eventId' } });
 
     // A team token sees neither the ADMIN-only webhook nor an event that reached none of its webhooks.
-    const { token } = await teamToken(t.gql, 'explainers', 'VIEWER');
-    const other = await t.gql.as(token)(EXPLAIN, { eventId: id, webhookId: mine.id });
+    const { token } = await teamToken(app.t.gql, 'explainers', 'VIEWER');
+    const other = await app.t.gql.as(token)(EXPLAIN, { eventId: id, webhookId: mine.id });
     expect(other.errors?.[0].extensions?.code).toBe('NOT_FOUND');
     expect(other.data).toBeNull();
   });

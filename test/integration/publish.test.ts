@@ -1,28 +1,20 @@
-import type postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestApp } from '../helpers/app.js';
-import { countRows, endpointsOf, hook, publish, PUBLISH, PUBLISH_MANY, startApiApp, teamToken, tokenOf, type Hook } from '../helpers/event-fixtures.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { countRows, endpointsOf, hook, publish, PUBLISH, PUBLISH_MANY, teamToken, tokenOf, useApiApp, type Hook } from '../helpers/event-fixtures.js';
 
-let t: TestApp;
-let sql: postgres.Sql;
+const app = useApiApp({ HOOKLINE_MAX_EVENT_BYTES: '1024' });
 let orders: Hook;
 
 beforeAll(async () => {
-  ({ t, sql } = await startApiApp({ HOOKLINE_MAX_EVENT_BYTES: '1024' }));
-  orders = await hook(t.gql, [{ resource: 'order', event: '*' }], { endpoints: 2, name: 'orders' });
-});
-afterAll(async () => {
-  await sql?.end();
-  await t?.stop();
+  orders = await hook(app.t.gql, [{ resource: 'order', event: '*' }], { endpoints: 2, name: 'orders' });
 });
 
 describe('publishEvent', () => {
   it('stores the event and one PENDING delivery per ACTIVE endpoint of each matching ACTIVE webhook, in one transaction', async () => {
-    const stoppedHook = await hook(t.gql, [{ resource: 'order', event: 'placed' }], { state: 'STOPPED' });
-    const partly = await hook(t.gql, [{ resource: 'order', event: 'placed' }], { endpoints: 2 });
-    await t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: STOPPED) { id } }', { id: partly.endpointIds[1] });
+    const stoppedHook = await hook(app.t.gql, [{ resource: 'order', event: 'placed' }], { state: 'STOPPED' });
+    const partly = await hook(app.t.gql, [{ resource: 'order', event: 'placed' }], { endpoints: 2 });
+    await app.t.gql.ok('mutation ($id: ID!) { setEndpointState(id: $id, state: STOPPED) { id } }', { id: partly.endpointIds[1] });
 
-    const result = await publish(t.gql, { type: 'order.placed', data: { total: 5 }, context: { login: 'ann' } });
+    const result = await publish(app.t.gql, { type: 'order.placed', data: { total: 5 }, context: { login: 'ann' } });
 
     expect(result.duplicate).toBe(false);
     expect(result.event).toMatchObject({ type: 'order.placed', data: { total: 5 }, context: { login: 'ann' } });
@@ -32,7 +24,7 @@ describe('publishEvent', () => {
     expect(result.deliveries.some((d) => d.webhook.id === stoppedHook.id)).toBe(false);
 
     // The outbox rows were written by the event's own transaction: now() is the same for both.
-    const rows = await sql`
+    const rows = await app.sql`
       select d.status, d.next_attempt_at <= now() as due, d.created_at = e.created_at as same_tx
       from deliveries d join events e on e.id = d.event_id where e.id = ${result.event.id}`;
     expect(rows).toHaveLength(3);
@@ -40,9 +32,9 @@ describe('publishEvent', () => {
   });
 
   it('stores an event that matches nothing, with no deliveries', async () => {
-    const result = await publish(t.gql, { type: 'nobody.listens', data: [1, 2] });
+    const result = await publish(app.t.gql, { type: 'nobody.listens', data: [1, 2] });
     expect(result.deliveries).toEqual([]);
-    const found = await t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Event { type data deliveries { id } } } }', {
+    const found = await app.t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Event { type data deliveries { id } } } }', {
       id: result.event.id,
     });
     expect(found.node).toEqual({ type: 'nobody.listens', data: [1, 2], deliveries: [] });
@@ -50,50 +42,50 @@ describe('publishEvent', () => {
 
   it('defaults occurredAt to now and keeps a given one', async () => {
     const before = Date.now();
-    const now = await publish(t.gql, { type: 'order.noted', data: {} });
+    const now = await publish(app.t.gql, { type: 'order.noted', data: {} });
     expect(Date.parse(now.event.occurredAt)).toBeGreaterThanOrEqual(before - 1000);
-    const past = await publish(t.gql, { type: 'order.noted', data: {}, occurredAt: '2020-02-03T04:05:06.789Z' });
+    const past = await publish(app.t.gql, { type: 'order.noted', data: {}, occurredAt: '2020-02-03T04:05:06.789Z' });
     expect(past.event.occurredAt).toBe('2020-02-03T04:05:06.789Z');
   });
 
   it('refuses a VIEWER token (FORBIDDEN) and writes nothing', async () => {
-    const { token: editor, teamId } = await teamToken(t.gql, 'publish-viewers');
+    const { token: editor, teamId } = await teamToken(app.t.gql, 'publish-viewers');
     expect(editor).toBeTruthy();
-    const viewer = await tokenOf(t.gql, teamId, 'VIEWER');
-    const before = await countRows(sql);
-    const result = await t.gql.as(viewer)(PUBLISH, { input: { type: 'order.placed', data: {} } });
+    const viewer = await tokenOf(app.t.gql, teamId, 'VIEWER');
+    const before = await countRows(app.sql);
+    const result = await app.t.gql.as(viewer)(PUBLISH, { input: { type: 'order.placed', data: {} } });
     expect(result.errors?.[0].extensions?.code).toBe('FORBIDDEN');
-    expect(await countRows(sql)).toEqual(before);
+    expect(await countRows(app.sql)).toEqual(before);
   });
 });
 
 describe('idempotency', () => {
   it('returns the first event with duplicate: true for a key seen before, and creates nothing', async () => {
-    const first = await publish(t.gql, { type: 'order.paid', data: { n: 1 }, idempotencyKey: 'pay-1' });
-    const before = await countRows(sql);
-    const again = await publish(t.gql, { type: 'order.paid', data: { n: 2 }, idempotencyKey: 'pay-1' });
+    const first = await publish(app.t.gql, { type: 'order.paid', data: { n: 1 }, idempotencyKey: 'pay-1' });
+    const before = await countRows(app.sql);
+    const again = await publish(app.t.gql, { type: 'order.paid', data: { n: 2 }, idempotencyKey: 'pay-1' });
     expect(again.duplicate).toBe(true);
     expect(again.event).toEqual(first.event);
     expect(again.deliveries.map((d) => d.id).sort()).toEqual(first.deliveries.map((d) => d.id).sort());
-    expect(await countRows(sql)).toEqual(before);
-    const [type] = await sql`select event_count::int as n from event_types where name = 'order.paid'`;
+    expect(await countRows(app.sql)).toEqual(before);
+    const [type] = await app.sql`select event_count::int as n from event_types where name = 'order.paid'`;
     expect(type.n).toBe(1);
   });
 
   it('lets exactly one of many concurrent publishes with one key create the event', async () => {
-    const before = await countRows(sql);
+    const before = await countRows(app.sql);
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => publish(t.gql, { type: 'order.refunded', data: { i }, idempotencyKey: 'race-1' })),
+      Array.from({ length: 12 }, (_, i) => publish(app.t.gql, { type: 'order.refunded', data: { i }, idempotencyKey: 'race-1' })),
     );
     expect(results.filter((r) => !r.duplicate)).toHaveLength(1);
     expect(new Set(results.map((r) => r.event.id)).size).toBe(1);
-    const after = await countRows(sql);
+    const after = await countRows(app.sql);
     expect(after.events - before.events).toBe(1);
     expect(after.deliveries - before.deliveries).toBe(orders.endpointIds.length);
   });
 
   it('treats a key repeated inside one batch as a duplicate of its first use', async () => {
-    const { publishEvents } = await t.gql.ok(PUBLISH_MANY, {
+    const { publishEvents } = await app.t.gql.ok(PUBLISH_MANY, {
       inputs: [
         { type: 'order.split', data: { part: 1 }, idempotencyKey: 'split-1' },
         { type: 'order.split', data: { part: 2 }, idempotencyKey: 'split-1' },
@@ -103,18 +95,18 @@ describe('idempotency', () => {
     expect([a.duplicate, b.duplicate]).toEqual([false, true]);
     expect(b.event).toEqual(a.event);
     expect(a.event.data).toEqual({ part: 1 });
-    const [n] = await sql`select count(*)::int as n from events where idempotency_key = 'split-1'`;
+    const [n] = await app.sql`select count(*)::int as n from events where idempotency_key = 'split-1'`;
     expect(n.n).toBe(1);
   });
 });
 
 describe('concurrent publishEvent calls (group commit)', () => {
   it('are written together, and each gets its own outcome: a bad input or a known key fails no other call', async () => {
-    const first = await publish(t.gql, { type: 'order.grouped', data: { n: 0 }, idempotencyKey: 'group-1' });
-    const before = await countRows(sql);
-    const calls = Array.from({ length: 40 }, (_, i) => t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i } } }));
-    const bad = t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'bad' }, context: [1] } });
-    const again = t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'again' }, idempotencyKey: 'group-1' } });
+    const first = await publish(app.t.gql, { type: 'order.grouped', data: { n: 0 }, idempotencyKey: 'group-1' });
+    const before = await countRows(app.sql);
+    const calls = Array.from({ length: 40 }, (_, i) => app.t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i } } }));
+    const bad = app.t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'bad' }, context: [1] } });
+    const again = app.t.gql(PUBLISH, { input: { type: 'order.grouped', data: { i: 'again' }, idempotencyKey: 'group-1' } });
 
     const results = await Promise.all(calls);
     results.forEach((result, i) => {
@@ -129,12 +121,12 @@ describe('concurrent publishEvent calls (group commit)', () => {
     expect(duplicate.duplicate).toBe(true);
     expect(duplicate.event.id).toBe(first.event.id);
 
-    const after = await countRows(sql);
+    const after = await countRows(app.sql);
     expect(after.events - before.events).toBe(40);
     expect(after.deliveries - before.deliveries).toBe(40 * orders.endpointIds.length);
     // An event's createdAt is its transaction's start: 40 calls made fewer transactions than that.
     const ids = results.map((r) => r.data.publishEvent.event.id as string);
-    const [{ n }] = await sql`select count(distinct created_at)::int as n from events where id = any(${ids}::text[])`;
+    const [{ n }] = await app.sql`select count(distinct created_at)::int as n from events where id = any(${ids}::text[])`;
     expect(n).toBeLessThan(40);
   });
 });
@@ -147,7 +139,7 @@ describe('publishEvents', () => {
       { type: 'order.deleted', data: { i: 2 } },
       { type: 'order.created', data: { i: 3 }, idempotencyKey: 'pay-1' },
     ];
-    const { publishEvents } = await t.gql.ok(PUBLISH_MANY, { inputs });
+    const { publishEvents } = await app.t.gql.ok(PUBLISH_MANY, { inputs });
     const results = publishEvents.results;
     expect(results.map((r: any) => r.event.type)).toEqual(['order.created', 'misc.thing', 'order.deleted', 'order.paid']);
     expect(results.map((r: any) => r.duplicate)).toEqual([false, false, false, true]);
@@ -156,17 +148,17 @@ describe('publishEvents', () => {
   });
 
   it('writes nothing when any input is bad, and names it (inputs[3].type)', async () => {
-    const before = await countRows(sql);
+    const before = await countRows(app.sql);
     const inputs = [0, 1, 2].map((i) => ({ type: 'order.created', data: { i } }));
-    const result = await t.gql(PUBLISH_MANY, { inputs: [...inputs, { type: 'nodot', data: {} }] });
+    const result = await app.t.gql(PUBLISH_MANY, { inputs: [...inputs, { type: 'nodot', data: {} }] });
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(/^inputs\[3\]\.type: /);
-    expect(await countRows(sql)).toEqual(before);
+    expect(await countRows(app.sql)).toEqual(before);
   });
 
   it('takes at most 1,000 inputs', async () => {
     const inputs = Array.from({ length: 1001 }, () => ({ type: 'order.created', data: {} }));
-    const result = await t.gql(PUBLISH_MANY, { inputs });
+    const result = await app.t.gql(PUBLISH_MANY, { inputs });
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     expect(result.errors?.[0].message).toMatch(/^inputs: at most 1000/);
   });
@@ -174,10 +166,10 @@ describe('publishEvents', () => {
   it('costs the same number of SQL statements for 5 events as for 400', async () => {
     const statements = async (n: number) => {
       const inputs = Array.from({ length: n }, (_, i) => ({ type: i % 2 ? 'order.bulk' : 'bulk.other', data: { i } }));
-      t.queries.length = 0;
-      const { publishEvents } = await t.gql.ok(PUBLISH_MANY, { inputs });
+      app.t.queries.length = 0;
+      const { publishEvents } = await app.t.gql.ok(PUBLISH_MANY, { inputs });
       expect(publishEvents.results).toHaveLength(n);
-      return t.queries.length;
+      return app.t.queries.length;
     };
     await statements(2); // warms the token cache
     const small = await statements(5);
@@ -188,9 +180,9 @@ describe('publishEvents', () => {
 
 describe('input checks', () => {
   const refused = async (input: Record<string, unknown>) => {
-    const before = await countRows(sql);
-    const result = await t.gql(PUBLISH, { input });
-    expect(await countRows(sql)).toEqual(before);
+    const before = await countRows(app.sql);
+    const result = await app.t.gql(PUBLISH, { input });
+    expect(await countRows(app.sql)).toEqual(before);
     expect(result.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     return result.errors![0].message;
   };
@@ -199,7 +191,7 @@ describe('input checks', () => {
     expect(await refused({ type: 'contact', data: {} })).toMatch(/^input\.type: must be <resource>\.<event>/);
     expect(await refused({ type: 'contact.cré', data: {} })).toMatch(/^input\.type: /);
     expect(await refused({ type: 'contact..x', data: {} })).toMatch(/^input\.type: /);
-    expect((await publish(t.gql, { type: 'Contact_2.address-changed.v2', data: {} })).event.type).toBe(
+    expect((await publish(app.t.gql, { type: 'Contact_2.address-changed.v2', data: {} })).event.type).toBe(
       'Contact_2.address-changed.v2',
     );
   });
@@ -212,7 +204,7 @@ describe('input checks', () => {
     expect(await refused({ type: 'order.big', data: { s: 'x'.repeat(600) }, context: { s: 'y'.repeat(600) } })).toMatch(
       /^input\.data: .*1024/,
     );
-    await publish(t.gql, { type: 'order.big', data: { s: 'x'.repeat(400) }, context: { s: 'y'.repeat(400) } });
+    await publish(app.t.gql, { type: 'order.big', data: { s: 'x'.repeat(400) }, context: { s: 'y'.repeat(400) } });
   });
 
   it('refuses what PostgreSQL cannot store (NUL, unpaired surrogates) as bad input, and keeps look-alike text', async () => {
@@ -222,28 +214,28 @@ describe('input checks', () => {
     expect(await refused({ type: 'order.x', data: {}, idempotencyKey: 'a\u0000' })).toMatch(/^input\.idempotencyKey: /);
     expect(await refused({ type: 'order.x', data: {}, occurredAt: '0000-01-01T00:00:00Z' })).toMatch(/^input\.occurredAt: /);
     const text = { a: '\\u0000 and \\ud800', emoji: '😀' };
-    expect((await publish(t.gql, { type: 'order.x', data: text })).event.data).toEqual(text);
+    expect((await publish(app.t.gql, { type: 'order.x', data: text })).event.data).toEqual(text);
   });
 
   it('needs context to be an object or null', async () => {
     expect(await refused({ type: 'order.x', data: {}, context: [1] })).toMatch(/^input\.context: /);
     expect(await refused({ type: 'order.x', data: {}, context: 'me' })).toMatch(/^input\.context: /);
-    expect((await publish(t.gql, { type: 'order.x', data: {}, context: null })).event.context).toBeNull();
+    expect((await publish(app.t.gql, { type: 'order.x', data: {}, context: null })).event.context).toBeNull();
   });
 });
 
 describe('eventTypes', () => {
   it('records each type when first seen, with its count and last time', async () => {
     const before = Date.now();
-    await publish(t.gql, { type: 'catalogue.first', data: {} });
-    const { publishEvents } = await t.gql.ok(PUBLISH_MANY, {
+    await publish(app.t.gql, { type: 'catalogue.first', data: {} });
+    const { publishEvents } = await app.t.gql.ok(PUBLISH_MANY, {
       inputs: [
         { type: 'catalogue.first', data: {} },
         { type: 'catalogue.second', data: {} },
       ],
     });
     expect(publishEvents.results).toHaveLength(2);
-    const { eventTypes } = await t.gql.ok('{ eventTypes { name resource event description count lastSeenAt } }');
+    const { eventTypes } = await app.t.gql.ok('{ eventTypes { name resource event description count lastSeenAt } }');
     const mine = eventTypes.filter((e: any) => e.name.startsWith('catalogue.'));
     expect(mine.map(({ lastSeenAt, ...rest }: any) => rest)).toEqual([
       { name: 'catalogue.first', resource: 'catalogue', event: 'first', description: null, count: 2 },
