@@ -2,6 +2,7 @@ import { auditLog } from '../../schema/db/audit.js';
 import type { Db } from '../db/client.js';
 import type { Viewer } from '../graphql/context.js';
 import { idType, newId } from '../ids.js';
+import { isCredentialName, REDACTED } from '../security/redact.js';
 import type { Executor } from '../webhooks/queries.js';
 
 /**
@@ -119,16 +120,17 @@ export function changedFields(before: JsonObject, after: JsonObject): { before: 
   };
 }
 
-export const REDACTED = '[redacted]';
-
 /**
  * Fields that hold a secret wherever they appear: the webhook's signing secrets, the endpoint's credentials (its
  * `auth`), a token's value or hash. Matched by name at any depth, so an encrypted form (`enc:v1:…`) is hidden too.
  */
 const SECRET_FIELDS = new Set(['secret', 'previousSecret', 'apiKey', 'bearerToken', 'basicPassword', 'token', 'tokenHash']);
 
-/** Custom headers whose name says they carry a credential (`Authorization`, `X-Api-Key`, …): their value is hidden. */
-const CREDENTIAL_HEADER = /authorization|api[-_]?key|token|secret|passw|cookie|signature/i;
+/**
+ * Custom headers whose name says they carry a credential: the names attempts and logs redact (security/redact.ts:
+ * `Authorization`, `X-Api-Key`, `Ocp-Apim-Subscription-Key`, …), and a static `*-Signature` header too.
+ */
+const isCredentialHeader = (name: string) => isCredentialName(name) || /signature/i.test(name);
 
 /**
  * The value with every secret replaced by "[redacted]" (a secret that is not set stays null, so the entry still
@@ -138,7 +140,7 @@ export function redact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(redact) as T;
   if (value === null || typeof value !== 'object') return value;
   const object = value as JsonObject;
-  if (typeof object.key === 'string' && 'value' in object && CREDENTIAL_HEADER.test(object.key)) {
+  if (typeof object.key === 'string' && 'value' in object && isCredentialHeader(object.key)) {
     return { ...object, value: REDACTED } as T;
   }
   return Object.fromEntries(

@@ -298,6 +298,28 @@ describe('with HOOKLINE_ENCRYPTION_KEY set', () => {
     });
   });
 
+  it('hides in the audit trail every custom header that attempts treat as a credential', async () => {
+    // Header names the attempts redact (security/redact.ts): the audit trail, which team VIEWERs read, must too.
+    const names = ['Ocp-Apim-Subscription-Key', 'X-Access-Key', 'X-Private-Key', 'X-Client-Credential', 'X-Auth-Token'];
+    const values = names.map((name) => remember(unique(name.toLowerCase())));
+    const headers = names.map((key, i) => ({ key, value: values[i] }));
+    const hook = await webhookWith(t, [{ url: `${receiver.url}/audit-headers`, headers }], { headers });
+    await hook.publish();
+    await eventually(async () => requestsTo('/audit-headers').length === 1);
+    expect(requestsTo('/audit-headers')[0].headers['ocp-apim-subscription-key']).toBe(values[0]);
+
+    const { auditLog } = await t.gql.ok('query ($id: ID!) { auditLog(first: 50, webhookId: $id) { edges { node { action after } } } }', {
+      id: hook.webhook.id,
+    });
+    expect(auditLog.edges.map((e: any) => e.node.action)).toContain('webhook.create');
+    // Custom headers are stored as given (they are not credentials Hookline knows of); their audit entries are not.
+    const [raw] = await sql`select coalesce(string_agg(a::text, '|'), '') as text from audit_log a where webhook_id = ${hook.webhook.id}`;
+    const text = JSON.stringify(auditLog) + raw.text;
+    for (const value of values) expect(text).not.toContain(value);
+    const created = auditLog.edges.find((e: any) => e.node.action === 'webhook.create').node.after;
+    expect(created.headers).toEqual(names.map((key) => ({ key, value: '[redacted]' })));
+  });
+
   it('never logs a secret or a credential, at debug level, failed deliveries and disabled endpoints included', async () => {
     const hook = await securedWebhook('/fail');
     const { deliveries } = await hook.publish();
