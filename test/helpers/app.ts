@@ -3,11 +3,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { buildApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { HostResolver } from '../../src/security/targets.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { graphqlClient, type GraphqlClient } from './gql.js';
+import { startReceiver, type Receiver } from './receiver.js';
 
 export interface TestApp {
   app: App;
@@ -72,4 +74,20 @@ export async function startTestApp(
       if (!options.database) await database.drop();
     },
   };
+}
+
+/**
+ * A test app logging errors (an unexpected one shows its cause in the test output) and a receiver on 127.0.0.1,
+ * started before the calling file's tests and stopped after them.
+ */
+export function useAppWithReceiver(): { t: TestApp; receiver: Receiver } {
+  // Filled in by beforeAll: the tests read the fields, which do not exist before it runs.
+  const ctx = {} as { t: TestApp; receiver: Receiver };
+  beforeAll(async () => {
+    [ctx.t, ctx.receiver] = await Promise.all([startTestApp({ LOG_LEVEL: 'error' }), startReceiver()]);
+  });
+  afterAll(async () => {
+    await Promise.all([ctx.t?.stop(), ctx.receiver?.close()]);
+  });
+  return ctx;
 }

@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.js';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, useAppWithReceiver, type TestApp } from '../helpers/app.js';
 import { teamToken } from '../helpers/event-fixtures.js';
-import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
+import { eventually } from '../helpers/receiver.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
 
-let t: TestApp;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  [t, receiver] = await Promise.all([startTestApp({ LOG_LEVEL: 'error' }), startReceiver()]);
-});
-afterAll(async () => {
-  await Promise.all([t?.stop(), receiver?.close()]);
-});
+const ctx = useAppWithReceiver();
 
 const CREATE_FEED_TOKEN = `mutation ($webhookId: ID!) {
   createFeedToken(webhookId: $webhookId) { url token feedToken { id createdAt lastUsedAt } }
@@ -35,7 +27,7 @@ async function readAll(token: string, limit: number) {
   let next: string | null = null;
   let pages = 0;
   for (;;) {
-    const { status, body } = await getFeed(t, token, `?limit=${limit}${next ? `&after=${next}` : ''}`);
+    const { status, body } = await getFeed(ctx.t, token, `?limit=${limit}${next ? `&after=${next}` : ''}`);
     expect(status).toBe(200);
     const page = body as FeedPage;
     pages++;
@@ -46,7 +38,7 @@ async function readAll(token: string, limit: number) {
 }
 
 async function publish(input: Record<string, unknown>): Promise<string> {
-  const data = await t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', { input });
+  const data = await ctx.t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', { input });
   return data.publishEvent.event.id;
 }
 
@@ -58,17 +50,17 @@ describe('pull feed', () => {
 
   it('pages through the matching events, oldest first, with the envelope a push receiver gets', async () => {
     await publish({ type: 'order.paid', data: { before: 'the webhook existed' } });
-    const { webhook } = await createWebhook(t.gql, {
+    const { webhook } = await createWebhook(ctx.t.gql, {
       name: 'Pulled orders',
       properties: { region: 'eu' },
-      endpoints: [{ url: `${receiver.url}/pushed` }],
+      endpoints: [{ url: `${ctx.receiver.url}/pushed` }],
       triggers: [
         { resource: 'order', event: 'created', filter: { 'customer.country': 'SE' } },
         { resource: 'order', event: 'paid' },
       ],
     });
     webhookId = webhook.id;
-    const created = (await t.gql.ok(CREATE_FEED_TOKEN, { webhookId })).createFeedToken;
+    const created = (await ctx.t.gql.ok(CREATE_FEED_TOKEN, { webhookId })).createFeedToken;
     ({ token } = created);
     feedTokenId = created.feedToken.id;
     expect(token).toMatch(/^hlf_[A-Za-z0-9_-]{43}$/);
@@ -92,7 +84,7 @@ describe('pull feed', () => {
     expect(all.next).toBe(matching[2]);
 
     // Each item is byte for byte the body the push receiver got for that event.
-    const pushed = await receiver.waitFor(3);
+    const pushed = await ctx.receiver.waitFor(3);
     for (const item of all.items) {
       const body = pushed.find((r) => JSON.parse(r.body).event_id === item.event_id)!.body;
       expect(JSON.stringify(item)).toBe(body);
@@ -100,12 +92,12 @@ describe('pull feed', () => {
     expect(all.items[0]).toMatchObject({ event_type: 'order.created', current_context: { login: 'alice' }, data: { n: 1 }, region: 'eu' });
 
     // A reader that is up to date gets nothing new, and the same cursor back.
-    const idle = await getFeed(t, token, `?after=${all.next}`);
+    const idle = await getFeed(ctx.t, token, `?after=${all.next}`);
     expect(idle.body).toEqual({ items: [], next: all.next, hasMore: false });
     expect(idle.headers.get('cache-control')).toBe('no-store');
 
     // The same items through GraphQL.
-    const { node } = await t.gql.ok(
+    const { node } = await ctx.t.gql.ok(
       `query ($id: ID!) { node(id: $id) { ... on Webhook {
         first: feed(first: 2) { edges { cursor node } pageInfo { hasNextPage endCursor } }
         feedTokens { id lastUsedAt revokedAt }
@@ -115,7 +107,7 @@ describe('pull feed', () => {
     expect(node.first.edges.map((e: any) => e.cursor)).toEqual(matching.slice(0, 2));
     expect(node.first.edges.map((e: any) => e.node)).toEqual(all.items.slice(0, 2));
     expect(node.first.pageInfo).toEqual({ hasNextPage: true, endCursor: matching[1] });
-    const { node: rest } = await t.gql.ok(
+    const { node: rest } = await ctx.t.gql.ok(
       'query ($id: ID!, $after: String) { node(id: $id) { ... on Webhook { feed(first: 2, after: $after) { edges { cursor } pageInfo { hasNextPage } } } } }',
       { id: webhookId, after: matching[1] },
     );
@@ -125,55 +117,55 @@ describe('pull feed', () => {
   });
 
   it("matches with the webhook's current triggers", async () => {
-    const { node } = await t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Webhook { triggers { id eventType } } } }', { id: webhookId });
+    const { node } = await ctx.t.gql.ok('query ($id: ID!) { node(id: $id) { ... on Webhook { triggers { id eventType } } } }', { id: webhookId });
     const paid = node.triggers.find((tr: any) => tr.eventType === 'order.paid');
-    await t.gql.ok('mutation ($id: ID!) { deleteTrigger(id: $id) { deletedId } }', { id: paid.id });
+    await ctx.t.gql.ok('mutation ($id: ID!) { deleteTrigger(id: $id) { deletedId } }', { id: paid.id });
     const { items } = await readAll(token, 50);
     expect(items.map((item) => item.event_id)).toEqual([matching[0], matching[2]]);
   });
 
   it('stops a page after a bounded scan even when nothing matched, and continues from its next', async () => {
-    const { webhook } = await createWebhook(t.gql, { name: 'Rare', triggers: [{ resource: 'rare', event: 'thing' }] });
-    const rare = (await t.gql.ok(CREATE_FEED_TOKEN, { webhookId: webhook.id })).createFeedToken.token;
-    await t.gql.ok('mutation ($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { results { duplicate } } }', {
+    const { webhook } = await createWebhook(ctx.t.gql, { name: 'Rare', triggers: [{ resource: 'rare', event: 'thing' }] });
+    const rare = (await ctx.t.gql.ok(CREATE_FEED_TOKEN, { webhookId: webhook.id })).createFeedToken.token;
+    await ctx.t.gql.ok('mutation ($inputs: [PublishEventInput!]!) { publishEvents(inputs: $inputs) { results { duplicate } } }', {
       inputs: Array.from({ length: 600 }, (_, n) => ({ type: 'noise.made', data: { n } })),
     });
     const wanted = await publish({ type: 'rare.thing', data: {} });
     const first = await eventually(async () => {
-      const page = (await getFeed(t, rare)).body as FeedPage;
+      const page = (await getFeed(ctx.t, rare)).body as FeedPage;
       return page.hasMore && page;
     });
     expect(first.items).toEqual([]);
     expect(first.next).toMatch(/^evt_/);
     const rest = await eventually(async () => {
-      const page = (await getFeed(t, rare, `?after=${first.next}`)).body as FeedPage;
+      const page = (await getFeed(ctx.t, rare, `?after=${first.next}`)).body as FeedPage;
       return page.items.length > 0 && page;
     });
     expect(rest.items.map((item) => item.event_id)).toEqual([wanted]);
   });
 
   it('answers 401 to a revoked or unknown token and 400 to a bad cursor or limit', async () => {
-    expect((await getFeed(t, token, '?after=not-a-cursor')).body.errors[0]).toMatchObject({
+    expect((await getFeed(ctx.t, token, '?after=not-a-cursor')).body.errors[0]).toMatchObject({
       extensions: { code: 'BAD_USER_INPUT' },
       message: expect.stringContaining('after'),
     });
-    expect((await getFeed(t, token, '?limit=0')).status).toBe(400);
-    expect((await getFeed(t, token, '?limit=1000')).status).toBe(400);
+    expect((await getFeed(ctx.t, token, '?limit=0')).status).toBe(400);
+    expect((await getFeed(ctx.t, token, '?limit=1000')).status).toBe(400);
 
-    const revoked = await t.gql.ok('mutation ($id: ID!) { revokeFeedToken(id: $id) { id revokedAt } }', { id: feedTokenId });
+    const revoked = await ctx.t.gql.ok('mutation ($id: ID!) { revokeFeedToken(id: $id) { id revokedAt } }', { id: feedTokenId });
     expect(revoked.revokeFeedToken.revokedAt).not.toBeNull();
-    const answer = await getFeed(t, token);
+    const answer = await getFeed(ctx.t, token);
     expect(answer.status).toBe(401);
     expect(answer.body.errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    expect((await getFeed(t, 'hlf_made_up')).status).toBe(401);
-    expect((await fetch(`${t.url}/feed/${token}`, { method: 'POST' })).status).toBe(405);
+    expect((await getFeed(ctx.t, 'hlf_made_up')).status).toBe(401);
+    expect((await fetch(`${ctx.t.url}/feed/${token}`, { method: 'POST' })).status).toBe(405);
   });
 
   it("keeps feed tokens to the webhook's team", async () => {
-    const { token: teamToken_ } = await teamToken(t.gql, 'feeders');
-    const other = await t.gql.as(teamToken_)(CREATE_FEED_TOKEN, { webhookId });
+    const { token: teamToken_ } = await teamToken(ctx.t.gql, 'feeders');
+    const other = await ctx.t.gql.as(teamToken_)(CREATE_FEED_TOKEN, { webhookId });
     expect(other.errors?.[0].extensions).toMatchObject({ code: 'NOT_FOUND', field: 'webhookId' });
-    const revoke = await t.gql.as(teamToken_)('mutation ($id: ID!) { revokeFeedToken(id: $id) { id } }', { id: feedTokenId });
+    const revoke = await ctx.t.gql.as(teamToken_)('mutation ($id: ID!) { revokeFeedToken(id: $id) { id } }', { id: feedTokenId });
     expect(revoke.errors?.[0].extensions?.code).toBe('NOT_FOUND');
   });
 });

@@ -1,19 +1,10 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { insertToken } from '../../src/auth/tokens.js';
-import { startTestApp, type TestApp } from '../helpers/app.js';
-import { startReceiver, type Receiver } from '../helpers/receiver.js';
+import { useAppWithReceiver } from '../helpers/app.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
 
-let t: TestApp;
-let receiver: Receiver;
-
-beforeAll(async () => {
-  [t, receiver] = await Promise.all([startTestApp({ LOG_LEVEL: 'error' }), startReceiver()]);
-});
-afterAll(async () => {
-  await Promise.all([t?.stop(), receiver?.close()]);
-});
+const ctx = useAppWithReceiver();
 
 const PREVIEW = `query ($endpointId: ID, $endpoint: EndpointInput, $webhookId: ID, $webhook: PreviewWebhookInput, $eventId: ID, $event: SampleEventInput) {
   previewRequest(endpointId: $endpointId, endpoint: $endpoint, webhookId: $webhookId, webhook: $webhook, eventId: $eventId, event: $event) {
@@ -24,20 +15,20 @@ const PREVIEW = `query ($endpointId: ID, $endpoint: EndpointInput, $webhookId: I
 type Preview = { method: string; url: string; headers: { key: string; value: string }[]; body: string | null };
 
 async function preview(variables: Record<string, unknown>): Promise<Preview> {
-  return (await t.gql.ok(PREVIEW, variables)).previewRequest;
+  return (await ctx.t.gql.ok(PREVIEW, variables)).previewRequest;
 }
 
 const headerMap = (headers: { key: string; value: string }[]) => Object.fromEntries(headers.map((h) => [h.key.toLowerCase(), h.value]));
 
 describe('previewRequest', () => {
   it('shows the request a real delivery sent: same URL, headers and body, with a signature that verifies', async () => {
-    const { webhook, secret } = await createWebhook(t.gql, {
+    const { webhook, secret } = await createWebhook(ctx.t.gql, {
       name: 'Preview me',
       headers: [{ key: 'x-tenant', value: 'acme' }],
       properties: { region: 'eu' },
       endpoints: [
         {
-          url: `${receiver.url}/preview/real?fixed=1`,
+          url: `${ctx.receiver.url}/preview/real?fixed=1`,
           queryParams: [{ key: 'source', value: 'hookline' }],
           headers: [{ key: 'x-team', value: 'crm' }],
           auth: { bearerToken: 'receiver-credential' },
@@ -46,16 +37,16 @@ describe('previewRequest', () => {
       triggers: [{ resource: 'order', event: 'created' }],
     });
     const endpointId = webhook.endpoints[0].id;
-    const before = receiver.requests.length;
-    const { publishEvent } = await t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', {
+    const before = ctx.receiver.requests.length;
+    const { publishEvent } = await ctx.t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', {
       input: { type: 'order.created', data: { orderId: 42, total: 99.5 }, context: { login: 'alice' } },
     });
-    const [received] = (await receiver.waitFor(before + 1)).slice(before);
+    const [received] = (await ctx.receiver.waitFor(before + 1)).slice(before);
 
     const p = await preview({ endpointId, eventId: publishEvent.event.id });
     expect(p.method).toBe(received.method);
-    expect(p.url).toBe(`${receiver.url}${received.url}`);
-    expect(p.url).toBe(`${receiver.url}/preview/real?fixed=1&source=hookline`);
+    expect(p.url).toBe(`${ctx.receiver.url}${received.url}`);
+    expect(p.url).toBe(`${ctx.receiver.url}/preview/real?fixed=1&source=hookline`);
     expect(p.body).toBe(received.body);
     expect(JSON.parse(p.body!)).toMatchObject({ event_id: publishEvent.event.id, event_type: 'order.created', region: 'eu' });
 
@@ -86,11 +77,11 @@ describe('previewRequest', () => {
 
     // Nothing was sent for the preview.
     await new Promise((r) => setTimeout(r, 200));
-    expect(receiver.requests.length).toBe(before + 1);
+    expect(ctx.receiver.requests.length).toBe(before + 1);
   });
 
   it('previews an endpoint being written, for a sample event: template, GET without body, API key redacted', async () => {
-    const { webhook, secret } = await createWebhook(t.gql, { name: 'Drafts', properties: { plan: 'gold' } });
+    const { webhook, secret } = await createWebhook(ctx.t.gql, { name: 'Drafts', properties: { plan: 'gold' } });
     const templated = await preview({
       webhookId: webhook.id,
       endpoint: {
@@ -130,20 +121,20 @@ describe('previewRequest', () => {
 
   it("is no signing oracle: only a stored event's real delivery to a stored endpoint is signed with the webhook's secret", async () => {
     // A VIEWER may preview, but must not get a signature its team's receivers accept over a body of its choosing.
-    const team = (await t.gql.ok('mutation { createTeam(name: "preview viewers") { id } }')).createTeam.id;
-    const { token } = await insertToken(t.app.services.db, { name: 'preview-viewer', role: 'VIEWER', teamId: team, createdBy: 'test' });
-    const viewer = t.gql.as(token);
-    const { webhook, secret } = await createWebhook(t.gql, {
+    const team = (await ctx.t.gql.ok('mutation { createTeam(name: "preview viewers") { id } }')).createTeam.id;
+    const { token } = await insertToken(ctx.t.app.services.db, { name: 'preview-viewer', role: 'VIEWER', teamId: team, createdBy: 'test' });
+    const viewer = ctx.t.gql.as(token);
+    const { webhook, secret } = await createWebhook(ctx.t.gql, {
       name: 'Oracle',
       teamId: team,
-      endpoints: [{ url: `${receiver.url}/preview/oracle` }],
+      endpoints: [{ url: `${ctx.receiver.url}/preview/oracle` }],
       triggers: [{ resource: 'order', event: 'created' }],
     });
     // A second webhook of the team gets the other event, so the viewer can see that event too.
-    await createWebhook(t.gql, { name: 'Oracle 2', teamId: team, endpoints: [{ url: `${receiver.url}/preview/other` }], triggers: [{ resource: 'invoice', event: 'paid' }] });
+    await createWebhook(ctx.t.gql, { name: 'Oracle 2', teamId: team, endpoints: [{ url: `${ctx.receiver.url}/preview/other` }], triggers: [{ resource: 'invoice', event: 'paid' }] });
     const endpointId = webhook.endpoints[0].id;
     const publish = async (type: string) =>
-      (await t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', { input: { type, data: { n: 1 } } }))
+      (await ctx.t.gql.ok('mutation ($input: PublishEventInput!) { publishEvent(input: $input) { event { id } } }', { input: { type, data: { n: 1 } } }))
         .publishEvent.event.id as string;
     const delivered = await publish('order.created');
     const deliveredElsewhere = await publish('invoice.paid');
@@ -179,10 +170,10 @@ describe('previewRequest', () => {
       [{ endpoint: { url: 'https://example.com' }, webhook: { headers: [{ key: 'webhook-id', value: 'x' }] }, event: { type: 'a.b' } }, 'webhook.headers[0].key'],
     ];
     for (const [variables, field] of cases) {
-      const result = await t.gql(PREVIEW, variables);
+      const result = await ctx.t.gql(PREVIEW, variables);
       expect(result.errors?.[0]?.extensions, JSON.stringify(variables)).toMatchObject({ code: 'BAD_USER_INPUT', field });
     }
-    const missing = await t.gql(PREVIEW, { endpointId: 'ep_nope', event: { type: 'a.b' } });
+    const missing = await ctx.t.gql(PREVIEW, { endpointId: 'ep_nope', event: { type: 'a.b' } });
     expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND', field: 'endpointId' });
   });
 });
