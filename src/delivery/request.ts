@@ -9,7 +9,7 @@ import { signatureHeaders } from './sign.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
   .version;
-export const USER_AGENT = `Hookline/${VERSION}`;
+const USER_AGENT = `Hookline/${VERSION}`;
 
 /** One HTTP request exactly as an attempt sends it. */
 export interface BuiltRequest {

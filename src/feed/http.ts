@@ -7,7 +7,7 @@ import { sendJsonError } from '../http/routes.js';
 import { rateLimiterFor } from '../security/rate-limit.js';
 import { readFeed, webhookOfFeedToken } from './queries.js';
 
-export const FEED_PATH = '/feed/';
+const FEED_PATH = '/feed/';
 
 /** The URL a feed token is used at. */
 export function feedUrl(config: Config, token: string): string {

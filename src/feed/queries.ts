@@ -81,7 +81,7 @@ export async function webhookOfFeedToken(db: Db, token: string): Promise<Webhook
 }
 
 /** Events a feed page looks at, at most, however few of them match: the cost of one request is bounded. */
-export const FEED_SCAN_LIMIT = 500;
+const FEED_SCAN_LIMIT = 500;
 
 /**
  * How old an event must be before a feed shows it. Event ids are made before the publishing transaction commits,

@@ -25,7 +25,7 @@ export interface PruneResult {
   statements: number;
 }
 
-export const DEFAULT_BATCH_SIZE = 1_000;
+const DEFAULT_BATCH_SIZE = 1_000;
 
 /**
  * Deletes what retention no longer keeps, oldest first, a batch per statement: finished deliveries (with their

@@ -48,7 +48,7 @@ function mapAuthSecrets(auth: EndpointAuth | null, map: (value: string) => strin
 }
 
 /** A webhook (row or job part) with its signing secrets decrypted. Throws DecryptError. */
-export function decryptWebhookSecrets<T extends StoredSigningSecrets>(keyring: Keyring, webhook: T): T {
+function decryptWebhookSecrets<T extends StoredSigningSecrets>(keyring: Keyring, webhook: T): T {
   return {
     ...webhook,
     secret: keyring.decrypt(webhook.secret),
