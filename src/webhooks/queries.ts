@@ -12,7 +12,7 @@ export type WebhookRow = typeof webhooks.$inferSelect;
 /** The database or a transaction: what the feature queries run on. */
 export type Executor = Db | Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/** Rows of child tables (endpoints, triggers) as one list per webhook id, in the order of `webhookIds`. */
+/** Rows of child tables (endpoints, triggers, feed tokens) as one list per webhook id, in the order of `webhookIds`. */
 export function groupByWebhook<T extends { webhookId: string }>(webhookIds: readonly string[], rows: T[]): T[][] {
   const groups = new Map<string, T[]>(webhookIds.map((id) => [id, []]));
   for (const row of rows) groups.get(row.webhookId)?.push(row);
