@@ -142,8 +142,8 @@ export type PageOutcome = 'more' | 'done' | 'lost';
  */
 export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, pageSize: number, leaseMs: number): Promise<PageOutcome> {
   return sql.begin(async (tx) => {
-    const [job] = await tx<{ endpointId: string; params: RedeliverParams; dryRun: boolean; cursor: string | null }[]>`
-      select endpoint_id as "endpointId", params, dry_run as "dryRun", cursor
+    const [job] = await tx<{ endpointId: string; params: RedeliverParams; dryRun: boolean; cursor: string | null; createdAt: string }[]>`
+      select endpoint_id as "endpointId", params, dry_run as "dryRun", cursor, created_at::text as "createdAt"
         from replay_jobs
        where id = ${jobId} and lease_owner = ${owner} and status = 'RUNNING'
        for update`;
@@ -162,10 +162,12 @@ export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, p
     const [triggerRows, eventRows] = await Promise.all([
       tx<{ resource: string; event: string; filter: Record<string, unknown> | null }[]>`
         select resource, event, filter from triggers where webhook_id = ${target.webhookId}`,
-      // Paged by id (the primary key, time-sortable): the range and types narrow each page.
+      // Paged by id (the primary key, time-sortable): the range and types narrow each page. Only events stored
+      // before the job was asked for: a later one was matched when published and has its delivery already.
       tx<{ id: string; type: string; data: unknown; context: Record<string, unknown> | null }[]>`
         select id, type, data, context from events
          where id > ${job.cursor ?? ''}
+           and created_at <= ${job.createdAt}::timestamptz
            and (${since}::timestamptz is null or occurred_at >= ${since}::timestamptz)
            and (${until}::timestamptz is null or occurred_at < ${until}::timestamptz)
            and (${types}::text[] is null or type = any(${types}::text[]))
@@ -236,7 +238,8 @@ export async function countRedeliverTotal(sql: Sql, jobId: string): Promise<void
     await tx`
       update replay_jobs j
          set total = (select count(*)::int from events
-                       where (j.params->>'since' is null or occurred_at >= (j.params->>'since')::timestamptz)
+                       where created_at <= j.created_at
+                         and (j.params->>'since' is null or occurred_at >= (j.params->>'since')::timestamptz)
                          and (j.params->>'until' is null or occurred_at < (j.params->>'until')::timestamptz)
                          and (j.params->'types' is null or jsonb_typeof(j.params->'types') = 'null'
                               or type in (select jsonb_array_elements_text(j.params->'types'))))

@@ -261,3 +261,47 @@ describe('redeliverEvents', () => {
     expect(webhookId).toMatch(/^wh_/);
   });
 });
+
+describe('redeliverEvents and events published while its job waits or runs', () => {
+  it('sends only the events stored when it was asked for: later ones get their usual delivery, not a second one', async () => {
+    // An api process alone (no runner) takes the request, so the job is still QUEUED when the next event arrives;
+    // a worker process on the same database runs it afterwards.
+    const api = await startTestApp({ LOG_LEVEL: 'error', HOOKLINE_ROLE: 'api' });
+    const apiSql = openSql(api.database.url);
+    try {
+      const { webhook } = await createWebhook(api.gql, {
+        name: 'history and now',
+        endpoints: [{ url: `${receiver.url}/history-and-now` }],
+        triggers: [{ resource: 'later', event: 'item' }],
+      });
+      const endpoint = webhook.endpoints[0].id;
+      const publish = async (i: number) =>
+        (await api.gql.ok(PUBLISH_MANY, { inputs: [{ type: 'later.item', data: { i } }] })).publishEvents.results[0].event.id as string;
+      const before = await publish(1);
+      const { redeliverEvents } = await api.gql.ok(REDELIVER, { input: { endpointId: endpoint } });
+      expect(redeliverEvents.job.status).toBe('QUEUED');
+      const after = await publish(2);
+
+      const worker = await startTestApp({ LOG_LEVEL: 'error', HOOKLINE_ROLE: 'worker', HOOKLINE_POLL_INTERVAL: '200ms' }, { database: api.database });
+      try {
+        const job = await eventually(async () => {
+          const { replayJob } = await api.gql.ok(JOB, { id: redeliverEvents.job.id });
+          return replayJob.status === 'SUCCEEDED' && replayJob;
+        }, 30_000);
+        expect(job).toMatchObject({ total: 1, processed: 1, created: 1 });
+        const rows = await apiSql<{ event_id: string; n: number }[]>`
+          select event_id, count(*)::int as n from deliveries where endpoint_id = ${endpoint} group by event_id order by event_id`;
+        // The earlier event: its publish's delivery and the job's; the later one: its publish's delivery only.
+        expect(rows).toEqual([
+          { event_id: before, n: 2 },
+          { event_id: after, n: 1 },
+        ]);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await apiSql.end();
+      await api.stop();
+    }
+  });
+});
