@@ -255,6 +255,16 @@ function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) 
   );
 }
 
+/** A detail page whose object is not there (yet): loading, the query's error, or none the token may see. */
+export function MissingPage({ title, result }: { title: string; result: { fetching: boolean; error?: CombinedError } }) {
+  return (
+    <Page title={title}>
+      <ErrorNotice error={result.error} />
+      {result.fetching ? <Loading /> : <Empty>No {title.toLowerCase()} with this id (or not one your token may see).</Empty>}
+    </Page>
+  );
+}
+
 /** A secret shown this one time (it cannot be read again), with a copy button; `onHide` adds a Hide button. */
 export function ShownOnce({ title, value, testId, onHide, children }: {
   title: string;

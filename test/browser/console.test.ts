@@ -1,5 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { newId } from '../../src/ids.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
@@ -416,6 +417,15 @@ describe('console', () => {
     await row.waitFor({ state: 'detached' });
     const { node } = await t.gql.ok('query ($id: ID!) { node(id: $id) { id } }', { id: webhook.id });
     expect(node).toBeNull();
+  });
+
+  it('says so on the page of a webhook, event or delivery that does not exist', async () => {
+    await signIn();
+    for (const [path, type] of [['webhooks', 'Webhook'], ['events', 'Event'], ['deliveries', 'Delivery']] as const) {
+      await page.goto(`${t.url}/${path}/${newId(type)}`);
+      await page.getByRole('heading', { name: type, exact: true }).waitFor();
+      await page.getByText(`No ${type.toLowerCase()} with this id (or not one your token may see).`).waitFor();
+    }
   });
 
   it('finds webhooks by search and by state', async () => {

@@ -5,7 +5,7 @@ import { endpointLabel } from '../deliveryTable.js';
 import { formatDuration, prettyBody } from '../format.js';
 import { graphql, type ResultOf } from '../graphql.js';
 import { Link, navigate } from '../router.js';
-import { Badge, Empty, ErrorNotice, Json, KeyValues, Loading, Page, Section, Time } from '../ui.js';
+import { Badge, Empty, ErrorNotice, Json, KeyValues, MissingPage, Page, Section, Time } from '../ui.js';
 
 const DeliveryDetails = graphql(
   `
@@ -64,12 +64,7 @@ export function DeliveryPage({ id }: { id: string }) {
   const [replayError, setReplayError] = useState<CombinedError>();
 
   if (!delivery) {
-    return (
-      <Page title="Delivery">
-        <ErrorNotice error={result.error} />
-        {result.fetching ? <Loading /> : <Empty>No delivery with this id (or not one your token may see).</Empty>}
-      </Page>
-    );
+    return <MissingPage title="Delivery" result={result} />;
   }
   const doReplay = async () => {
     const outcome = await replayDelivery({ id }, { additionalTypenames: ['Delivery'] });

@@ -3,7 +3,7 @@ import { useQuery } from 'urql';
 import { DeliveryRowFields } from '../deliveryFeed.js';
 import { DeliveryTable, endpointLabel } from '../deliveryTable.js';
 import { graphql, type ResultOf } from '../graphql.js';
-import { Badge, Empty, ErrorNotice, Field, Json, Loading, Page, Section, Time } from '../ui.js';
+import { Badge, ErrorNotice, Field, Json, MissingPage, Page, Section, Time } from '../ui.js';
 import { useWebhookChoices } from './Deliveries.js';
 
 const EventDetails = graphql(
@@ -43,12 +43,7 @@ export function EventPage({ id }: { id: string }) {
   const [result] = useQuery({ query: EventDetails, variables: { id } });
   const event = result.data?.node && 'deliveries' in result.data.node ? result.data.node : undefined;
   if (!event) {
-    return (
-      <Page title="Event">
-        <ErrorNotice error={result.error} />
-        {result.fetching ? <Loading /> : <Empty>No event with this id (or not one your token may see).</Empty>}
-      </Page>
-    );
+    return <MissingPage title="Event" result={result} />;
   }
   return (
     <Page title={<>Event <span className="mono">{event.type}</span></>} subtitle={<span className="mono">{event.id}</span>}>

@@ -9,7 +9,7 @@ import { HealthNumbers, useWebhookHealth, type Health } from '../health.js';
 import { Link, navigate } from '../router.js';
 import { SendHistoryDialog } from '../replayJobs.js';
 import { revealSecret, takeSecret } from '../secrets.js';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Json, KeyValues, Loading, Page, Section, ShownOnce, Time } from '../ui.js';
+import { Badge, ConfirmDialog, Empty, ErrorNotice, Json, KeyValues, Loading, MissingPage, Page, Section, ShownOnce, Time } from '../ui.js';
 import { AttemptCard } from './Delivery.js';
 import { DeleteWebhook } from './Webhooks.js';
 
@@ -75,12 +75,7 @@ export function WebhookPage({ id }: { id: string }) {
   const health = useWebhookHealth(id);
 
   if (!webhook) {
-    return (
-      <Page title="Webhook">
-        <ErrorNotice error={result.error} />
-        {result.fetching ? <Loading /> : <Empty>No webhook with this id (or not one your token may see).</Empty>}
-      </Page>
-    );
+    return <MissingPage title="Webhook" result={result} />;
   }
   const toggle = async () => {
     const outcome = await setWebhookState({ id, state: webhook.state === 'ACTIVE' ? 'STOPPED' : 'ACTIVE' });
