@@ -25,17 +25,18 @@ export function useWebhookChoices() {
   return data?.webhooks.edges.map((e) => e.node) ?? [];
 }
 
-/** A choice of webhook, "All webhooks" first (value ''). */
-function WebhookSelect(props: {
+/** A choice of webhook, `emptyLabel` (default "All webhooks") first with value ''. */
+export function WebhookSelect(props: {
   id?: string;
   'aria-label'?: string;
   webhooks: { id: string; name: string }[];
   value: string;
   onChange(value: string): void;
+  emptyLabel?: string;
 }) {
   return (
     <select id={props.id} aria-label={props['aria-label']} value={props.value} onChange={(e) => props.onChange(e.target.value)}>
-      <option value="">All webhooks</option>
+      <option value="">{props.emptyLabel ?? 'All webhooks'}</option>
       {props.webhooks.map((w) => (
         <option key={w.id} value={w.id}>
           {w.name}

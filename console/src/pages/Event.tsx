@@ -4,7 +4,7 @@ import { DeliveryRowFields } from '../deliveryFeed.js';
 import { DeliveryTable, endpointLabel } from '../deliveryTable.js';
 import { graphql, type ResultOf } from '../graphql.js';
 import { Badge, ErrorNotice, Field, Json, MissingPage, Page, Section, Time } from '../ui.js';
-import { useWebhookChoices } from './Deliveries.js';
+import { useWebhookChoices, WebhookSelect } from './Deliveries.js';
 
 const EventDetails = graphql(
   `
@@ -95,16 +95,7 @@ function WhyMatch({ eventId }: { eventId: string }) {
     <Section title="Why did / didn't it match?">
       <div className="toolbar">
         <Field label="Webhook">
-          {(id) => (
-            <select id={id} value={webhookId} onChange={(e) => setWebhookId(e.target.value)}>
-              <option value="">Choose a webhook…</option>
-              {webhooks.map((w) => (
-                <option key={w.id} value={w.id}>
-                  {w.name}
-                </option>
-              ))}
-            </select>
-          )}
+          {(id) => <WebhookSelect id={id} webhooks={webhooks} value={webhookId} onChange={setWebhookId} emptyLabel="Choose a webhook…" />}
         </Field>
       </div>
       <ErrorNotice error={webhookId ? result.error : undefined} />
