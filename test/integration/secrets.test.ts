@@ -2,17 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { parseKeyring } from '../../src/security/crypto.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { deliveryWhen, header, webhookWith } from '../helpers/delivery-fixtures.js';
+import { capturedLogs } from '../helpers/logs.js';
 import { eventually, startReceiver, type Receiver } from '../helpers/receiver.js';
 import { openSql } from '../helpers/webhook-fixtures.js';
 
@@ -26,22 +25,6 @@ const K1 = newKey('k1');
 const K2 = newKey('k2');
 const unique = (what: string) => `${what}-${randomBytes(8).toString('hex')}`;
 const newSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
-
-/** A logger like the app's own, writing into memory. */
-function capturedLogs(level: string) {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return {
-    logger: createLogger(level, destination),
-    text: () => lines.join(''),
-    entries: () => lines.flatMap((chunk) => chunk.trim().split('\n')).map((line) => JSON.parse(line)),
-  };
-}
 
 /** Everything stored about webhooks and endpoints (and their audit trail and attempts), as text. */
 async function storedText(sql: postgres.Sql): Promise<string> {

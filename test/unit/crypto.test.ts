@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { DecryptError, Keyring, parseKeyring, storedKeyId } from '../../src/security/crypto.js';
 import { decryptAuth, decryptJobSecrets, encryptAuth } from '../../src/webhooks/secret.js';
+import { capturedLogs } from '../helpers/logs.js';
 
 const keyText = () => randomBytes(32).toString('base64');
 
@@ -120,19 +119,8 @@ describe('HOOKLINE_ENCRYPTION_KEY', () => {
 });
 
 describe('logger', () => {
-  const capture = (level: string) => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk, _encoding, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    });
-    return { logger: createLogger(level, destination), text: () => lines.join('') };
-  };
-
   it('scrubs secrets at any depth: error fields (a job), header pairs, auth objects and secret-looking text', () => {
-    const { logger, text } = capture('debug');
+    const { logger, text } = capturedLogs('debug');
     const job: Record<string, unknown> = {
       webhook: { id: 'wh_1', secret: 'whsec_AAAA1111', previousSecret: 'whsec_BBBB2222', headers: [{ key: 'X-Api-Key', value: 'hdr-3333' }] },
       endpoint: { id: 'ep_1', auth: { apiKey: 'key-4444', bearerToken: 'tok-5555', basicUser: 'bob', basicPassword: 'pw-6666' } },
