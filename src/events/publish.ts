@@ -222,7 +222,7 @@ async function writeEvents(
       tx<{ id: string; createdAt: string }[]>`
         insert into events (id, type, occurred_at, context, data, idempotency_key, created_by)
         select id, type, occurred_at, context, coalesce(data, 'null'), key, ${viewer.name}::text
-        from json_to_recordset(${eventsDocument(leaders)}::json)
+        from jsonb_to_recordset(${eventsDocument(leaders)}::jsonb)
           as u(id text, type text, occurred_at timestamptz, context jsonb, data jsonb, key text)
         on conflict (idempotency_key) do nothing
         returning id, created_at as "createdAt"`,
@@ -298,9 +298,10 @@ async function writeEvents(
 /**
  * The rows to insert as one JSON array, spliced from the texts serialised during validation. One document rather
  * than a text array per column: postgres.js escapes every element of an array parameter character by character
- * in JavaScript (1 KB of data per event), while a string parameter goes out as it is; `json` (not jsonb) makes
- * PostgreSQL only split the document and parse each value once, into its jsonb column (a JSON null there comes
- * out as SQL NULL, hence the coalesce above).
+ * in JavaScript (1 KB of data per event), while a string parameter goes out as it is. Parsed as jsonb, once:
+ * the jsonb columns are then copied out of it (as `json`, each value was parsed a second time, into its jsonb
+ * column: publishEvents of 900 took 76–117 ms against 57–78 ms as jsonb). A JSON null in a jsonb column comes out
+ * as SQL NULL, hence the coalesce above.
  */
 function eventsDocument(leaders: ValidEvent[]): string {
   const rows = leaders.map(
