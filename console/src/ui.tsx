@@ -255,6 +255,20 @@ function CopyButton({ text, label = 'Copy' }: { text: string; label?: string }) 
   );
 }
 
+/**
+ * `value`, once it has stayed the same for `ms`: a search or a live preview asks the server once typing pauses.
+ * Compared as JSON, so that an object made anew on each render with the same content counts as unchanged.
+ */
+export function useSettled<T>(value: T, ms: number): T {
+  const key = JSON.stringify(value);
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [key, ms]);
+  return settled;
+}
+
 /** A detail page whose object is not there (yet): loading, the query's error, or none the token may see. */
 export function MissingPage({ title, result }: { title: string; result: { fetching: boolean; error?: CombinedError } }) {
   return (

@@ -1,9 +1,9 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { graphql, type ResultOf } from '../graphql.js';
 import { Link, navigate } from '../router.js';
 import { HealthFields, SuccessRate } from '../health.js';
-import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Page } from '../ui.js';
+import { Badge, ConfirmDialog, Empty, ErrorNotice, Loading, Page, useSettled } from '../ui.js';
 
 const PAGE_SIZE = 20;
 
@@ -34,20 +34,11 @@ export const DeleteWebhook = graphql(`
 
 type WebhookRow = ResultOf<typeof WebhooksQuery>['webhooks']['edges'][number]['node'];
 
-/** Typing settles for this long before the search runs. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [value, ms]);
-  return settled;
-}
 
 export function WebhooksPage() {
   const [search, setSearch] = useState('');
   const [state, setState] = useState<'' | 'ACTIVE' | 'STOPPED' | 'TOO_MANY_ERRORS'>('');
-  const query = useDebounced(search.trim(), 250);
+  const query = useSettled(search.trim(), 250);
   // The cursors of the pages up to this one ("Previous" pops one), for the filter they were made under: a new
   // search or state starts again from the first page.
   const filterKey = `${state}|${query}`;

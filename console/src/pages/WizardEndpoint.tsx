@@ -1,11 +1,11 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { useQuery } from 'urql';
 import { describe, errorAt, type FieldErrors } from '../errors.js';
 import { prettyBody } from '../format.js';
 import { pairsInput } from '../forms.js';
 import { graphql, type SchemaType } from '../graphql.js';
 import { BUILT_IN_SAMPLE, type SampleEvent } from '../preview.js';
-import { Field, KeyValueEditor, KeyValues, type Pair } from '../ui.js';
+import { Field, KeyValueEditor, KeyValues, useSettled, type Pair } from '../ui.js';
 
 type EndpointInput = SchemaType<'EndpointInput'>;
 
@@ -254,16 +254,6 @@ const PreviewRequest = graphql(`
 /** Until the endpoint has a URL, its request is previewed against this one. */
 const EXAMPLE_URL = 'https://receiver.example/hooks';
 
-/** `value`, once it has stayed the same for `ms`: a live preview asks the server once typing pauses. */
-function useSettled<T>(value: T, ms: number): T {
-  const key = JSON.stringify(value);
-  const [settled, setSettled] = useState(value);
-  useEffect(() => {
-    const timer = setTimeout(() => setSettled(value), ms);
-    return () => clearTimeout(timer);
-  }, [key]);
-  return settled;
-}
 
 /**
  * The body template with a live preview of the request this endpoint would send for a sample event, built by the
