@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { isDatabaseUnavailable } from '../db/client.js';
 import type { Yoga } from '../graphql/yoga.js';
 
 export interface RouteOptions {
@@ -45,8 +46,10 @@ export function createRequestHandler(options: RouteOptions) {
       if (options.console && (await options.console(req, res))) return;
       sendText(res, 404, 'not found\n');
     } catch (err) {
-      if (!res.headersSent) sendText(res, 500, 'internal error\n');
-      else res.destroy(err as Error);
+      if (res.headersSent) res.destroy(err as Error);
+      // A lost database is no server bug (the feed reads it on every request): tell the client to retry, as GraphQL does.
+      else if (isDatabaseUnavailable(err)) sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'the database is unavailable; retry later');
+      else sendText(res, 500, 'internal error\n');
     }
   };
 }

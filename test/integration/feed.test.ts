@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestApp, useAppWithReceiver, type TestApp } from '../helpers/app.js';
 import { teamToken } from '../helpers/event-fixtures.js';
 import { eventually } from '../helpers/receiver.js';
+import { createTestDatabase, lateDatabase } from '../helpers/db.js';
 import { createWebhook } from '../helpers/webhook-fixtures.js';
 
 const ctx = useAppWithReceiver();
@@ -187,6 +188,32 @@ describe('pull feed rate limit', () => {
       expect((await getFeed(app, b)).status).toBe(200);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('pull feed while the database is away', () => {
+  it('answers 503 SERVICE_UNAVAILABLE (retry later), not a bare 500, and serves again once it is back', async () => {
+    const database = await createTestDatabase();
+    const proxy = await lateDatabase(new URL(database.url));
+    await proxy.open();
+    const app = await startTestApp({ HOOKLINE_ROLE: 'api', LOG_LEVEL: 'silent' }, { database: { ...database, url: proxy.url } });
+    try {
+      const { webhook } = await createWebhook(app.gql, { name: 'Outage' });
+      const { token } = (await app.gql.ok(CREATE_FEED_TOKEN, { webhookId: webhook.id })).createFeedToken;
+      expect((await getFeed(app, token)).status).toBe(200);
+
+      await proxy.close();
+      const away = await getFeed(app, token);
+      expect(away.status).toBe(503);
+      expect(away.body.errors[0].extensions.code).toBe('SERVICE_UNAVAILABLE');
+
+      await proxy.open();
+      await eventually(async () => (await getFeed(app, token)).status === 200, 30_000);
+    } finally {
+      await app.stop();
+      await proxy.close();
+      await database.drop();
     }
   });
 });

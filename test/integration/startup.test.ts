@@ -1,12 +1,11 @@
 import { mkdtemp } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import { freePort } from '../../src/db/embedded.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, lateDatabase, type TestDatabase } from '../helpers/db.js';
 import { eventually } from '../helpers/receiver.js';
 
 /**
@@ -19,37 +18,6 @@ const databases: TestDatabase[] = [];
 afterAll(async () => {
   for (const database of databases) await database.drop();
 });
-
-/** A port on 127.0.0.1 that refuses connections until `open()`, then forwards them to the real PostgreSQL. */
-async function lateDatabase(target: URL) {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String(port);
-  return {
-    url: url.toString(),
-    async open() {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port || 5432), target.hostname);
-        sockets.add(client).add(upstream);
-        const end = () => {
-          client.destroy();
-          upstream.destroy();
-        };
-        client.on('error', end).on('close', end);
-        upstream.on('error', end).on('close', end);
-        client.pipe(upstream).pipe(client);
-      });
-      await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
-    },
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      if (server) await new Promise((resolve) => server!.close(resolve));
-    },
-  };
-}
 
 async function appOn(databaseUrl: string) {
   const port = await freePort();
