@@ -21,6 +21,11 @@ export interface RedeliverParams {
   types: string[] | null;
 }
 
+/** Every job's `params` also hold who asked (insertJob adds it): a job stops once their token is revoked. */
+interface Asker {
+  viewer?: Viewer;
+}
+
 /**
  * What a REPLAY_DELIVERIES job stores in `params`: the replayDeliveries filter (dates as ISO text) and who asked
  * (the filter is applied with their visibility, and audited as theirs). `until` is at the latest the job's
@@ -73,7 +78,7 @@ export async function insertJob(
 ): Promise<string> {
   const id = newId('ReplayJob');
   await db.transaction(async (tx) => {
-    await tx.insert(replayJobs).values({ id, ...job, createdBy: viewer.name });
+    await tx.insert(replayJobs).values({ id, ...job, params: { ...job.params, viewer }, createdBy: viewer.name });
     // A dry run changes nothing, so it is not audited. Who asked is in the entry already, not repeated in params.
     if (!job.dryRun) {
       await recordAudit(tx, viewer, {
@@ -131,6 +136,17 @@ export async function releaseJob(sql: Sql, id: string, owner: string): Promise<v
 export type PageOutcome = 'more' | 'done' | 'lost';
 
 /**
+ * Ends the job FAILED when the API token that asked for it has been revoked since ('done'), else undefined: a
+ * revoked token, however leaked, stops doing things, its background jobs included.
+ */
+async function stopIfAskerRevoked(tx: TransactionSql, jobId: string, params: Asker): Promise<PageOutcome | undefined> {
+  const tokenId = params.viewer?.tokenId;
+  if (!tokenId) return undefined;
+  const [revoked] = await tx`select 1 from api_tokens where id = ${tokenId} and revoked_at is not null`;
+  return revoked ? finish(tx, jobId, 'FAILED', 'stopped: the API token that asked for it was revoked') : undefined;
+}
+
+/**
  * One page of a redeliverEvents job, in ONE transaction: the next `pageSize` events after the cursor in the job's
  * range, matched with the CURRENT triggers of the endpoint's webhook (events/matching.ts, the rules publishEvent
  * uses), a PENDING delivery per match (none for a dry run), and the cursor and counts moved on. Because the
@@ -142,12 +158,14 @@ export type PageOutcome = 'more' | 'done' | 'lost';
  */
 export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, pageSize: number, leaseMs: number): Promise<PageOutcome> {
   return sql.begin(async (tx) => {
-    const [job] = await tx<{ endpointId: string; params: RedeliverParams; dryRun: boolean; cursor: string | null; createdAt: string }[]>`
+    const [job] = await tx<{ endpointId: string; params: RedeliverParams & Asker; dryRun: boolean; cursor: string | null; createdAt: string }[]>`
       select endpoint_id as "endpointId", params, dry_run as "dryRun", cursor, created_at::text as "createdAt"
         from replay_jobs
        where id = ${jobId} and lease_owner = ${owner} and status = 'RUNNING'
        for update`;
     if (!job) return 'lost';
+    const stopped = await stopIfAskerRevoked(tx, jobId, job.params);
+    if (stopped) return stopped;
     const [target] = await tx<{ webhookId: string; forLogin: string | null; webhookState: string; endpointState: string }[]>`
       select w.id as "webhookId", w.for_login as "forLogin", w.state as "webhookState", e.state as "endpointState"
         from endpoints e join webhooks w on w.id = e.webhook_id
@@ -217,6 +235,8 @@ export async function runReplayDeliveriesPage(db: Db, jobId: string, owner: stri
        where id = ${jobId} and lease_owner = ${owner} and status = 'RUNNING'
        for update`;
     if (!job) return 'lost';
+    const stopped = await stopIfAskerRevoked(tx, jobId, job.params);
+    if (stopped) return stopped;
     const { viewer, since, until, ...filter } = job.params;
     const dates = { since: since ? new Date(since) : null, until: new Date(until) };
     const created = await insertReplays(drizzleTx, viewer, { ...filter, ...dates }, { after: job.cursor, limit: pageSize });

@@ -305,3 +305,46 @@ describe('redeliverEvents and events published while its job waits or runs', () 
     }
   });
 });
+
+describe('replay jobs of a token revoked meanwhile', () => {
+  it('stop FAILED at their next page, creating nothing more, once the token that asked for them is revoked', async () => {
+    // As above: an api process takes the request, the job waits for a worker process, started after the revocation.
+    const api = await startTestApp({ LOG_LEVEL: 'error', HOOKLINE_ROLE: 'api' });
+    const apiSql = openSql(api.database.url);
+    try {
+      const teamId = (await api.gql.ok('mutation { createTeam(name: "revoked later") { id } }')).createTeam.id;
+      const { createApiToken } = await api.gql.ok(
+        'mutation ($input: CreateApiTokenInput!) { createApiToken(input: $input) { token apiToken { id } } }',
+        { input: { name: 'leaked', role: 'EDITOR', teamId } },
+      );
+      const editor = api.gql.as(createApiToken.token);
+      const { webhook } = await createWebhook(editor, {
+        name: 'revoked asker',
+        endpoints: [{ url: `${receiver.url}/revoked-asker` }],
+        triggers: [{ resource: 'revoked', event: 'item' }],
+      });
+      const endpoint = webhook.endpoints[0].id;
+      // Published while the webhook is stopped: no delivery of their own, so any delivery would be the job's.
+      await editor.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: STOPPED) { id } }', { id: webhook.id });
+      await editor.ok(PUBLISH_MANY, { inputs: [1, 2, 3].map((i) => ({ type: 'revoked.item', data: { i } })) });
+      await editor.ok('mutation ($id: ID!) { setWebhookState(id: $id, state: ACTIVE) { id } }', { id: webhook.id });
+      const { redeliverEvents } = await editor.ok(REDELIVER, { input: { endpointId: endpoint } });
+      await api.gql.ok('mutation ($id: ID!) { revokeApiToken(id: $id) { apiToken { revokedAt } } }', { id: createApiToken.apiToken.id });
+
+      const worker = await startTestApp({ LOG_LEVEL: 'error', HOOKLINE_ROLE: 'worker', HOOKLINE_POLL_INTERVAL: '200ms' }, { database: api.database });
+      try {
+        const job = await eventually(async () => {
+          const { replayJob } = await api.gql.ok(JOB, { id: redeliverEvents.job.id });
+          return ['SUCCEEDED', 'FAILED'].includes(replayJob.status) && replayJob;
+        }, 30_000);
+        expect(job).toMatchObject({ status: 'FAILED', created: 0, error: expect.stringMatching(/token .*revoked/) });
+        expect(await apiSql`select id from deliveries where endpoint_id = ${endpoint}`).toHaveLength(0);
+      } finally {
+        await worker.stop();
+      }
+    } finally {
+      await apiSql.end();
+      await api.stop();
+    }
+  });
+});
