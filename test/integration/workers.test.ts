@@ -121,10 +121,19 @@ describe('worker processes', () => {
     const { webhook } = await createWebhook(gql, {
       name: 'kill',
       triggers: [{ resource: 'kill', event: 'created' }],
-      endpoints: [{ url: `${receiver.url}/slow-kill`, timeoutMs: 1000 }],
+      // Room above the default per-endpoint cap of 8, which the other worker alone could hold at the kill.
+      endpoints: [{ url: `${receiver.url}/slow-kill`, timeoutMs: 1000, maxConcurrency: 64 }],
     });
     await publishMany(gql, 'kill.created', 150);
     await eventually(async () => idsAt('/slow-kill').length >= 20);
+    // Killed while it holds leases of this endpoint (lease_owner is <host>:<pid>:…), so it dies with sends in flight.
+    const leasedBy = `%:${workers[0].child.pid}:%`;
+    await eventually(async () => {
+      const [{ n }] = await sql<{ n: number }[]>`
+        select count(*)::int as n from deliveries
+         where webhook_id = ${webhook.id} and status = 'SENDING' and lease_owner like ${leasedBy}`;
+      return n >= 2;
+    });
     const killed = await stop(workers[0], 'SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
     const killedAt = Date.now();
