@@ -1,6 +1,7 @@
 import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { events } from '../../schema/db/events.js';
+import { isDatabaseUnavailable } from '../db/client.js';
 import { notifyWork } from '../deliveries/outbox.js';
 import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
 import { badInput, parseInput } from '../errors.js';
@@ -169,9 +170,9 @@ class GroupCommit {
           .then(
             (results) => group.forEach((w, i) => w.resolve(results[i])),
             (err: unknown) => {
-              // Failed after the commit (reading results back): the events are stored, writing them again would
-              // duplicate them.
-              if (committed || group.length === 1) return group.forEach((w) => w.reject(err));
+              // Failed after the commit (reading results back), or the connection broke, perhaps during COMMIT: the
+              // events may be stored, so they are not written again; callers retry with their idempotency keys.
+              if (committed || group.length === 1 || isDatabaseUnavailable(err)) return group.forEach((w) => w.reject(err));
               // Inputs are checked before they are queued, so this is rare (a lost connection…); to be sure that one
               // caller's event cannot fail the others, each is then written on its own and gets its own outcome.
               for (const w of group) writeEvents(this.services, this.viewer, [w.event]).then(([r]) => w.resolve(r), w.reject);

@@ -41,6 +41,7 @@ export async function lateDatabase(target: URL) {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let cutCommit: ((sentSinceLastCommit: string) => boolean) | undefined;
   const url = new URL(target);
   url.hostname = '127.0.0.1';
   url.port = String(port);
@@ -50,15 +51,46 @@ export async function lateDatabase(target: URL) {
       server = createServer((client) => {
         const upstream = connect(Number(target.port || 5432), target.hostname);
         sockets.add(client).add(upstream);
+        let cut = false;
         const end = () => {
           client.destroy();
-          upstream.destroy();
+          if (!cut) upstream.destroy();
         };
         client.on('error', end).on('close', end);
         upstream.on('error', end).on('close', end);
-        client.pipe(upstream).pipe(client);
+        upstream.pipe(client);
+        let sent = '';
+        const commitStatements = new Set<string>();
+        client.on('data', (chunk: Buffer) => {
+          const text = chunk.toString('latin1');
+          sent += text;
+          // postgres.js sends COMMIT as a prepared statement: a Parse message ('P', length, name, "commit") the first
+          // time, then only Bind messages ('B', length, portal, that name).
+          const parsed = /P[\s\S]{4}([^\x00]*)\x00commit\x00/i.exec(text);
+          if (parsed) commitStatements.add(parsed[1]);
+          const commits =
+            parsed !== null ||
+            [...commitStatements].some((name) => name !== '' && new RegExp(`B[\\s\\S]{4}[^\\x00]*\\x00${name}\\x00`).test(text));
+          if (cutCommit && commits && cutCommit(sent)) {
+            // The COMMIT reaches the server and is carried out, but its answer never reaches the client.
+            cutCommit = undefined;
+            cut = true;
+            upstream.end(chunk);
+            client.destroy();
+            return;
+          }
+          if (commits) sent = '';
+          upstream.write(chunk);
+        });
       });
       await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', () => resolve()));
+    },
+    /**
+     * Cuts the connection that next sends COMMIT, once the COMMIT is on its way to the server, if `when` holds for
+     * what that connection sent since its last COMMIT: the commit happens, but the client never learns of it.
+     */
+    cutAtCommit(when: (sentSinceLastCommit: string) => boolean) {
+      cutCommit = when;
     },
     async close() {
       for (const socket of sockets) socket.destroy();

@@ -1,4 +1,7 @@
+import postgres from 'postgres';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp } from '../helpers/app.js';
+import { createTestDatabase, lateDatabase } from '../helpers/db.js';
 import { countRows, endpointsOf, hook, publish, PUBLISH, PUBLISH_MANY, teamToken, tokenOf, useApiApp, type Hook } from '../helpers/event-fixtures.js';
 
 const app = useApiApp({ HOOKLINE_MAX_EVENT_BYTES: '1024' });
@@ -128,6 +131,38 @@ describe('concurrent publishEvent calls (group commit)', () => {
     const ids = results.map((r) => r.data.publishEvent.event.id as string);
     const [{ n }] = await app.sql`select count(distinct created_at)::int as n from events where id = any(${ids}::text[])`;
     expect(n).toBeLessThan(40);
+  });
+});
+
+describe('group commit when the connection breaks during COMMIT', () => {
+  it('rejects the calls (SERVICE_UNAVAILABLE) instead of writing their events again', async () => {
+    const database = await createTestDatabase();
+    const proxy = await lateDatabase(new URL(database.url));
+    await proxy.open();
+    const grouped = await startTestApp({ HOOKLINE_ROLE: 'api' }, { database: { ...database, url: proxy.url } });
+    try {
+      // The type's name travels once per event of a transaction (and once more when it is new): 3+ is a group.
+      proxy.cutAtCommit((sent) => (sent.match(/grouped\.cut/g) ?? []).length >= 3);
+      const calls = Array.from({ length: 20 }, (_, i) =>
+        grouped.gql(PUBLISH, { input: { type: 'grouped.cut', data: { i } } }),
+      );
+      const results = await Promise.all(calls);
+      const refused = results.filter((r) => r.errors);
+      expect(refused.length).toBeGreaterThan(1); // the cut hit a group
+      for (const r of refused) expect(r.errors?.[0].extensions?.code).toBe('SERVICE_UNAVAILABLE');
+
+      // The cut group's events were committed: none of them may have been written a second time.
+      const sql = postgres(database.url, { max: 1 });
+      const rows = await sql<{ i: number; n: number }[]>`
+        select (data->>'i')::int as i, count(*)::int as n from events where type = 'grouped.cut' group by 1`;
+      await sql.end();
+      expect(rows.filter((r) => r.n > 1)).toEqual([]);
+      expect(rows).toHaveLength(20);
+    } finally {
+      await grouped.stop();
+      await proxy.close();
+      await database.drop();
+    }
   });
 });
 
