@@ -45,9 +45,18 @@ export const builder = new SchemaBuilder<{
     encodeGlobalID: (_typename, id) => String(id),
     decodeGlobalID: (globalID) => ({ typename: typenameOf(globalID), id: globalID }),
     nodesQueryOptions: false,
+    // An id that names no Node type (a typo, a feed token's id) finds nothing, like an id of no object.
+    nodeQueryOptions: {
+      resolve: (_root, args, _ctx, _info, resolveNode) => (args.id.typename === UNKNOWN ? null : resolveNode(args.id)),
+    },
   },
 });
 
+/** Ids of objects that are not Nodes: feed tokens are reached only through their webhook. */
+const NOT_NODES = new Set(['FeedToken']);
+const UNKNOWN = 'Unknown';
+
 function typenameOf(id: string): string {
-  return idType(id) ?? 'Unknown';
+  const type = idType(id);
+  return type && !NOT_NODES.has(type) ? type : UNKNOWN;
 }

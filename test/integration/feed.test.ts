@@ -67,6 +67,10 @@ describe('pull feed', () => {
     expect(token).toMatch(/^hlf_[A-Za-z0-9_-]{43}$/);
     expect(created.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/feed/${token}$`));
     expect(created.feedToken.lastUsedAt).toBeNull();
+    // A feed token is no Node: node(id) finds nothing, as for any id that names no Node.
+    for (const id of [feedTokenId, 'nothing_here', 'no-prefix']) {
+      expect(await ctx.t.gql.ok('query ($id: ID!) { node(id: $id) { id } }', { id })).toEqual({ node: null });
+    }
 
     matching = [];
     matching.push(await publish({ type: 'order.created', data: { n: 1, customer: { country: 'SE' } }, context: { login: 'alice' } }));
