@@ -128,10 +128,12 @@ export function rateLimitPlugin(limiter: RateLimiter): Plugin<Context> {
     onExecute({ args, setResultAndStopExecution }) {
       const viewer = (args.contextValue as Context).viewer;
       const operation = getOperationAST(args.document, args.operationName);
-      if (!viewer || operation?.operation !== 'mutation') return;
+      if (!viewer || !operation || operation.operation === 'subscription') return;
       const costs = { mutations: 0, publish: 0 };
       for (const field of rootFields(args.document, operation.selectionSet)) {
-        if (field.name === 'publishEvent') costs.publish += 1;
+        // Reads are free, except previewRequest: it renders a template and signs, as much work as a mutation.
+        if (operation.operation === 'query') costs.mutations += field.name === 'previewRequest' ? 1 : 0;
+        else if (field.name === 'publishEvent') costs.publish += 1;
         else if (field.name === 'publishEvents') costs.publish += listLength(field.inputs, args.variableValues);
         else if (field.name !== '__typename') costs.mutations += 1;
       }

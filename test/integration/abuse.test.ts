@@ -119,6 +119,15 @@ describe('rate limit on mutations (HOOKLINE_RATE_LIMIT_MUTATIONS=5/m)', () => {
     expect(await count('teams')).toBe(teams + 2);
   });
 
+  it('counts previewRequest (a template render and a signature) like a mutation; other reads stay free', async () => {
+    const PREVIEW = `{ previewRequest(endpoint: { url: "http://127.0.0.1:9/hook" }, event: { type: "order.created" }) { method } }`;
+    // tokens[1] has allowance left; tokens[2] spent all of it just above.
+    expect(await limited.gql.as(tokens[1]).ok(PREVIEW)).toEqual({ previewRequest: { method: 'POST' } });
+    const refused = await limited.gql.as(tokens[2])(PREVIEW);
+    expect(refused.errors?.[0].extensions?.code).toBe('RATE_LIMITED');
+    expect((await limited.gql.as(tokens[2])('{ teams { id } }')).errors).toBeUndefined();
+  });
+
   it('limits mutations over graphql-ws as well', async () => {
     const ws = client(limited, tokens[3]);
     const codes: unknown[][] = [];
