@@ -1,7 +1,7 @@
 import type { KeyValue } from '../../schema/db/enums.js';
 import type { Sql } from '../db/client.js';
 import type { DeliveryJob } from './job.js';
-import { notifyDeliveryUpdated } from './notify.sql.js';
+import { DELIVERY_UPDATED_CHANNEL, notifyDeliveryUpdated, PER_NOTIFICATION } from './notify.sql.js';
 
 /** A delivery this worker holds the lease on, with everything needed to send it. */
 export interface ClaimedDelivery extends DeliveryJob {
@@ -10,11 +10,14 @@ export interface ClaimedDelivery extends DeliveryJob {
   leaseOwner: string;
 }
 
-/** How many more candidates than wanted are looked at, so that concurrent claimers find different rows. */
+/** How many more endpoints than wanted are tried, so that concurrent claimers find different ones to lock. */
 const LOOKAHEAD = 2;
 
 /** The first key of the per-endpoint advisory locks taken while claiming (the second is hashtext(endpoint id)). */
 const CLAIM_LOCK_SPACE = 0x486b6c63;
+
+/** Transaction-local setting through which the lock step hands the endpoints it locked to the claim step. */
+const LOCKED_SETTING = 'hookline.claim_endpoints';
 
 /** What one claim got, and what it tells the worker about when to claim again. */
 export interface ClaimResult {
@@ -38,19 +41,23 @@ export interface ClaimResult {
  * Locking, in two statements of one transaction:
  * 1. The endpoints with due work that look under their caps, oldest due first, are locked with transaction-scoped
  *    advisory try-locks (never waiting: an endpoint another worker is claiming for right now is skipped). Advisory,
- *    not row locks, so settling (which locks endpoint rows) and claiming never wait for each other.
- * 2. The claim, restricted to the locked endpoints. Its snapshot is taken after the locks were granted, and a lock is
- *    released only after its holder committed, so it sees every lease and window count the previous claimer for the
- *    same endpoint wrote: the caps are counted exactly. (In one statement it would not be: the snapshot would
- *    predate the lock.) Candidate rows are then locked with FOR UPDATE SKIP LOCKED, which re-checks the WHERE clause
- *    on the newest row version, so a row settled or released meanwhile is dropped. The claimed rows become SENDING
- *    with lease_owner and lease_expires_at = now + the endpoint's timeout + leaseMarginMs, and the rate windows of
- *    the endpoints claimed from are advanced (their rows are locked for that; the advisory lock already orders it).
+ *    not row locks, so settling (which locks endpoint rows) and claiming never wait for each other. Their ids go
+ *    into a transaction-local setting (LOCKED_SETTING), not back to the client.
+ * 2. The claim, restricted to the endpoints in that setting. Its snapshot is taken when it starts, after the first
+ *    statement ended with the locks granted, and a lock is released only after its holder committed, so it sees
+ *    every lease and window count the previous claimer for the same endpoint wrote: the caps are counted exactly.
+ *    (In one statement it would not be: the snapshot would predate the lock.) Candidate rows are then locked with
+ *    FOR UPDATE SKIP LOCKED, which re-checks the WHERE clause on the newest row version, so a row settled or
+ *    released meanwhile is dropped. The claimed rows become SENDING with lease_owner and lease_expires_at = now +
+ *    the endpoint's timeout + leaseMarginMs, the rate windows of the endpoints claimed from are advanced (their rows
+ *    are locked for that; the advisory lock already orders it), and the status changes are NOTIFYed.
+ * As the second statement needs nothing from the first's answer, both are sent at once (pipelined): with BEGIN and
+ * COMMIT, a claim is three round trips.
  *
  * Speed: per ACTIVE endpoint a few index probes (deliveries_endpoint_due_idx for the oldest due row, and
- * deliveries_endpoint_idx for its SENDING rows), reading at most allowance + 1 due rows of a locked endpoint, so
- * neither a backlog held for a stopped endpoint, nor one an endpoint at its cap cannot take, nor rows due later are
- * scanned.
+ * deliveries_endpoint_idx for its SENDING rows), reading at most allowance + 1 due rows of a locked endpoint, where
+ * allowance is at most `limit` (no other claimer competes for a locked endpoint's rows), so neither a backlog held
+ * for a stopped endpoint, nor one an endpoint at its cap cannot take, nor rows due later are scanned.
  */
 export async function claimDue(
   sql: Sql,
@@ -59,7 +66,7 @@ export async function claimDue(
   const { leaseOwner, limit, leaseMarginMs } = options;
   const scan = limit * LOOKAHEAD;
   return sql.begin(async (tx) => {
-    const locked = await tx<{ id: string }[]>`
+    const lock = tx`
       with due as (
         select e.id, e.max_concurrency, e.rate_limit_per_second, e.rate_window_started_at, e.rate_window_count,
                least((select d.next_attempt_at
@@ -88,10 +95,9 @@ export async function claimDue(
          order by due_at
          limit ${scan}
       )
-      select id from open where pg_try_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(id)) limit ${limit}`;
-    if (locked.length === 0) return { claims: [], saturated: [], resumeInMs: null };
-
-    const rows = await tx<ClaimRow[]>`
+      select set_config(${LOCKED_SETTING}, coalesce(array_agg(id), '{}')::text, true)
+        from (select id from open where pg_try_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(id)) limit ${limit}) l`;
+    const claim = tx<ClaimRow[]>`
       with ep as (
         select e.id,
                e.max_concurrency - (select count(*)::int
@@ -104,10 +110,11 @@ export async function claimDue(
                     else e.rate_limit_per_second end as rate_left
           from endpoints e
           join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
-         where e.id = any(${locked.map((r) => r.id)}::text[]) and e.state = 'ACTIVE'
+         where e.id = any(coalesce(nullif(current_setting(${LOCKED_SETTING}, true), ''), '{}')::text[])
+           and e.state = 'ACTIVE'
       ),
       allowed as (
-        select id, free_slots, rate_left, greatest(0, least(free_slots, rate_left, ${scan})) as allowance from ep
+        select id, free_slots, rate_left, greatest(0, least(free_slots, rate_left, ${limit})) as allowance from ep
       ),
       candidates as (
         -- One row more than allowed, to tell whether more is due than the caps let through.
@@ -133,12 +140,13 @@ export async function claimDue(
           ) c
       ),
       picked as (
+        -- The oldest allowed candidates first, cut to twice the limit before they are joined and locked (rows
+        -- skipped as locked are rare: the endpoint is ours), so the join does not grow with the number of endpoints.
         select d.id
-          from deliveries d
-          join candidates c on c.id = d.id
-         where c.n <= c.allowance
-           and ((d.status in ('PENDING', 'RETRYING') and d.next_attempt_at <= now())
-                or (d.status = 'SENDING' and d.lease_expires_at < now()))
+          from (select id, due_at from candidates where n <= allowance order by due_at limit ${scan}) c
+          join deliveries d on d.id = c.id
+         where (d.status in ('PENDING', 'RETRYING') and d.next_attempt_at <= now())
+            or (d.status = 'SENDING' and d.lease_expires_at < now())
          order by c.due_at
          limit ${limit}
            for update of d skip locked
@@ -153,12 +161,15 @@ export async function claimDue(
          where d.id = p.id and e.id = d.endpoint_id
         returning d.id, d.event_id, d.webhook_id, d.endpoint_id, d.attempt_count, d.next_attempt_at
       ),
+      found as (
+        select endpoint_id, count(*)::int as found from candidates group by endpoint_id
+      ),
       per_endpoint as (
-        select a.id, a.free_slots, a.rate_left, count(c.id)::int as taken,
-               (select count(*) from candidates x where x.endpoint_id = a.id) > count(c.id) as more
+        select a.id, a.free_slots, a.rate_left, count(c.id)::int as taken, f.found > count(c.id) as more
           from allowed a
+          join found f on f.endpoint_id = a.id
           left join claimed c on c.endpoint_id = a.id
-         group by a.id, a.free_slots, a.rate_left
+         group by a.id, a.free_slots, a.rate_left, f.found
       ),
       windows as (
         update endpoints e
@@ -169,8 +180,18 @@ export async function claimDue(
           from per_endpoint p
          where e.id = p.id and p.taken > 0 and e.rate_limit_per_second is not null
         returning e.id, e.rate_window_started_at
+      ),
+      -- One notification per PER_NOTIFICATION claimed deliveries (payloads must stay under 8000 bytes); read by the
+      -- main query, else a SELECT in WITH would not run. Listeners hear them only at commit.
+      notified as (
+        select pg_notify(${DELIVERY_UPDATED_CHANNEL},
+                         json_build_object('deliveries', json_agg(json_build_object('id', id, 'status', 'SENDING')
+                                                                  order by n))::text)
+          from (select id, row_number() over (order by next_attempt_at, id) - 1 as n from claimed) c
+         group by n / ${PER_NOTIFICATION}
       )
       select c.id as "deliveryId", c.attempt_count + 1 as "attemptNumber",
+             (select count(*) from notified) as "notifications",
              p.more and p.free_slots - p.taken <= 0 as "endpointSaturated",
              case when p.more and p.rate_left - p.taken <= 0
                   then greatest(0, extract(epoch from wn.rate_window_started_at + interval '1 second' - now()) * 1000)
@@ -189,10 +210,7 @@ export async function claimDue(
         join webhooks w on w.id = c.webhook_id
         join endpoints e on e.id = c.endpoint_id
        order by c.next_attempt_at, c.id`;
-    await notifyDeliveryUpdated(
-      tx,
-      rows.map((r) => ({ id: r.deliveryId, status: 'SENDING' })),
-    );
+    const [, rows] = await Promise.all([lock, claim]);
     const saturated = new Set<string>();
     let resumeInMs: number | null = null;
     for (const r of rows) {
