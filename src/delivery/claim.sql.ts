@@ -68,7 +68,7 @@ export async function claimDue(
   const { leaseOwner, limit, leaseMarginMs } = options;
   const scan = limit * LOOKAHEAD;
   return sql.begin(async (tx) => {
-    const lock = tx`
+    const lock = tx<{ full: string[]; rateResumeInMs: number | null }[]>`
       with due as (
         select e.id, e.max_concurrency, e.rate_limit_per_second, e.rate_window_started_at, e.rate_window_count,
                least((select d.next_attempt_at
@@ -85,19 +85,33 @@ export async function claimDue(
           join webhooks w on w.id = e.webhook_id and w.state = 'ACTIVE'
          where e.state = 'ACTIVE'
       ),
-      open as (
-        select id, due_at
+      waiting as (
+        select id, due_at, max_concurrency,
+               (select count(*)
+                  from deliveries s
+                 where s.endpoint_id = due.id and s.status = 'SENDING' and s.lease_expires_at >= now()) as live,
+               case when rate_limit_per_second is not null and rate_window_started_at > now() - interval '1 second'
+                         and rate_window_count >= rate_limit_per_second
+                    then rate_window_started_at + interval '1 second' end as rate_reopens_at
           from due
          where due_at is not null
-           and (rate_limit_per_second is null or rate_window_started_at is null
-                or rate_window_started_at <= now() - interval '1 second' or rate_window_count < rate_limit_per_second)
-           and (select count(*)
-                  from deliveries s
-                 where s.endpoint_id = due.id and s.status = 'SENDING' and s.lease_expires_at >= now()) < max_concurrency
+      ),
+      open as (
+        select id, due_at
+          from waiting
+         where rate_reopens_at is null and live < max_concurrency
          order by due_at
          limit ${scan}
       )
-      select set_config(${LOCKED_SETTING}, coalesce(array_agg(id), '{}')::text, true)
+      /*
+       * Also answered: the endpoints whose due work waits for a slot (at max_concurrency) and when the first closed
+       * rate window reopens. Nothing else would make this worker claim for them again before its next poll: a
+       * settled lease of such an endpoint, or that time, must.
+       */
+      select set_config(${LOCKED_SETTING}, coalesce(array_agg(id), '{}')::text, true),
+             (select coalesce(array_agg(id), '{}') from waiting where live >= max_concurrency) as "full",
+             (select greatest(0, min(extract(epoch from rate_reopens_at - now()) * 1000)) from waiting)::float8
+               as "rateResumeInMs"
         from (select id from open where pg_try_advisory_xact_lock(${CLAIM_LOCK_SPACE}, hashtext(id)) limit ${limit}) l`;
     const claim = tx<ClaimRow[]>`
       with ep as (
@@ -256,9 +270,9 @@ export async function claimDue(
         join webhooks w on w.id = c.webhook_id
         join endpoints e on e.id = c.endpoint_id
        order by c.next_attempt_at, c.id`;
-    const [, rows] = await Promise.all([lock, claim]);
-    const saturated = new Set<string>();
-    let resumeInMs: number | null = null;
+    const [[waits], rows] = await Promise.all([lock, claim]);
+    const saturated = new Set<string>(waits.full);
+    let resumeInMs: number | null = waits.rateResumeInMs;
     for (const r of rows) {
       if (r.endpointSaturated) saturated.add(r.endpointId);
       if (r.rateResumeInMs !== null) resumeInMs = Math.min(resumeInMs ?? Infinity, r.rateResumeInMs);

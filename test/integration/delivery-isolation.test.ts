@@ -149,3 +149,33 @@ describe('maxConcurrency and rateLimitPerSecond', () => {
     expect(perSecond).toBeLessThanOrEqual(LIMIT * 1.5);
   });
 });
+
+describe('a worker held back by a cap claims again without waiting for its poll', () => {
+  let lone: TestApp;
+  beforeAll(async () => {
+    // A poll interval no test waits out: only the worker's own wake-ups can deliver what the caps held back.
+    lone = await startTestApp({ HOOKLINE_POLL_INTERVAL: '1h' });
+  });
+  afterAll(() => lone?.stop());
+
+  it('sends an event that arrived while the endpoint was at its maxConcurrency once the slot is free', async () => {
+    const r = await receiver([{ delayMs: 3000 }, {}]);
+    const { publish } = await webhookWith(lone, [{ url: `${r.url}/full`, maxConcurrency: 1 }]);
+    const first = await publish({ n: 1 });
+    await r.waitFor(1); // held for 3 s: the endpoint's one slot is taken
+    const second = await publish({ n: 2 }); // its claim finds the endpoint full
+    await r.waitFor(2, 20_000);
+    expect(eventIds(r.requests)).toEqual([first.event.id, second.event.id].sort());
+  });
+
+  it('sends an event held back by rateLimitPerSecond when the window reopens', async () => {
+    const r = await receiver();
+    const { publish } = await webhookWith(lone, [{ url: `${r.url}/rate`, rateLimitPerSecond: 1 }]);
+    const first = await publish({ n: 1 });
+    await r.waitFor(1);
+    const second = await publish({ n: 2 }); // the window holds one attempt: closed until a second after the first
+    await r.waitFor(2, 20_000);
+    expect(eventIds(r.requests)).toEqual([first.event.id, second.event.id].sort());
+    expect(r.requests[1].at - r.requests[0].at).toBeGreaterThanOrEqual(900);
+  });
+});
