@@ -218,16 +218,21 @@ describe('claim', () => {
       // Both statements: the one that picks and locks endpoints, and the claim itself.
       const statements = captured.filter((c) => /with (due|ep) as/.test(c.query));
       expect(statements).toHaveLength(2);
-      for (const statement of statements) {
-        const plan = await sql
-          .begin(async (tx) => {
+      // In one transaction, as claimDue runs them: the claim reads the endpoints the first statement locked.
+      const plans: any[] = await sql
+        .begin(async (tx) => {
+          const explained = [];
+          for (const statement of statements) {
             const [row] = await tx.unsafe(`explain (analyze, format json) ${statement.query}`, statement.parameters as never[]);
-            throw Object.assign(new Error('rollback'), { plan: row['QUERY PLAN'][0].Plan });
-          })
-          .catch((err) => err.plan);
+            explained.push(row['QUERY PLAN'][0].Plan);
+          }
+          throw Object.assign(new Error('rollback'), { plans: explained });
+        })
+        .catch((err) => err.plans);
+      expect(plans[1]['Actual Rows']).toBe(20); // the claim really ran: it took the 20 due rows
+      for (const plan of plans) {
         // Rows read from deliveries, over every node that reads it: a handful per ACTIVE endpoint, not the backlog.
-        const read = rowsRead(plan, 'deliveries');
-        expect(read).toBeLessThan(1_000);
+        expect(rowsRead(plan, 'deliveries')).toBeLessThan(1_000);
       }
     } finally {
       await spy.end();
