@@ -10,10 +10,16 @@ let t: TestApp;
 let receiver: Receiver;
 let smtp: SmtpSink;
 const failing = new Set<string>();
+/** Paths whose next n requests fail (then they succeed): failures in a row without racing the retries. */
+const failNext = new Map<string, number>();
 
 beforeAll(async () => {
   smtp = await startSmtpSink();
-  receiver = await startReceiver((request) => (failing.has(request.url) ? { status: 500, body: 'broken' } : {}));
+  receiver = await startReceiver((request) => {
+    const left = failNext.get(request.url) ?? 0;
+    if (left > 0) failNext.set(request.url, left - 1);
+    return failing.has(request.url) || left > 0 ? { status: 500, body: 'broken' } : {};
+  });
   t = await startTestApp({
     HOOKLINE_RETRY_SCHEDULE: '0ms,50ms,50ms,50ms,50ms,50ms',
     HOOKLINE_DISABLE_AFTER_FAILURES: '3',
@@ -85,21 +91,23 @@ describe('auto-disable', () => {
   });
 
   it('mails HOOKLINE_NOTIFY_EMAIL when the webhook has no notifyEmail, and counts only failures in a row', async () => {
-    failing.add('/unowned');
     const hook = await webhookWith(t, [{ url: `${receiver.url}/unowned` }], { name: 'No owner' });
     const endpointId = hook.webhook.endpoints[0].id;
     const before = mailsTo('fallback@hookline.test').length;
+    const requests = () => receiver.requests.filter((r) => r.url === '/unowned').length;
 
-    // Two failures, then a success: the count starts again.
+    // Two failures (one short of the threshold), then a success: the count starts again.
+    failNext.set('/unowned', 2);
     const first = await hook.publish();
-    await eventually(async () => (await endpointState(endpointId)).consecutiveFailures === 2);
-    failing.delete('/unowned');
     await deliveryWhen(t, first.deliveries[0].id, ['SUCCEEDED']);
-    expect((await endpointState(endpointId)).consecutiveFailures).toBe(0);
+    expect(requests()).toBe(3);
+    expect(await endpointState(endpointId)).toEqual({ state: 'ACTIVE', consecutiveFailures: 0 });
 
+    // Disabled only after three new failures in a row, not at the first one.
     failing.add('/unowned');
     await hook.publish();
     await eventually(async () => (await endpointState(endpointId)).state === 'TOO_MANY_ERRORS');
+    expect(requests()).toBe(3 + 3);
     const mails = await eventually(async () => mailsTo('fallback@hookline.test').length > before && mailsTo('fallback@hookline.test'));
     expect(mails.at(-1)!.subject).toContain('No owner');
   });
