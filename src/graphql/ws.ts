@@ -17,7 +17,8 @@ const TOO_MANY_CONNECTIONS = 4429;
  * same context factory (token from connectionParams.authorization), plugins and limits apply as over HTTP.
  * A message may be as large as an HTTP body (HOOKLINE_MAX_BODY_BYTES; larger: closed with 1009). A connection
  * runs at most HOOKLINE_MAX_SUBSCRIPTIONS_PER_CONNECTION operations at once; a token holds at most
- * HOOKLINE_MAX_CONNECTIONS_PER_TOKEN connections to this process (one more is closed with 4429).
+ * HOOKLINE_MAX_CONNECTIONS_PER_TOKEN connections to this process (one more is closed with 4429), and so does each
+ * client address for its connections without a valid token.
  */
 export function attachGraphqlWs(
   server: Server,
@@ -48,26 +49,28 @@ export function attachGraphqlWs(
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onConnect: async (ctx) => {
-        // A connection without a valid token is let in: each of its operations is refused with the reason.
+        // A connection without a valid token is let in (each of its operations is refused with the reason).
         const viewer = await services.authenticate(String(ctx.connectionParams?.authorization ?? ''));
         const socket = ctx.extra.socket;
         // Closed while the token was looked up: counting it now would never be undone by a 'close' event.
         if (socket.readyState !== socket.OPEN) return false;
-        if (!viewer) return true;
-        const open = connectionsPerToken.get(viewer.tokenId) ?? 0;
+        // Connections without a valid token count per client address instead: they run nothing, but each holds
+        // a socket, so they must not be free to pile up.
+        const key = viewer ? viewer.tokenId : `anonymous:${ctx.extra.request.socket.remoteAddress}`;
+        const open = connectionsPerToken.get(key) ?? 0;
         if (open >= config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN) {
           socket.close(
             TOO_MANY_CONNECTIONS,
-            `too many connections for this token: at most ${config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN} ` +
-              '(HOOKLINE_MAX_CONNECTIONS_PER_TOKEN)',
+            `too many connections ${viewer ? 'for this token' : 'without a valid token from this address'}: ` +
+              `at most ${config.HOOKLINE_MAX_CONNECTIONS_PER_TOKEN} (HOOKLINE_MAX_CONNECTIONS_PER_TOKEN)`,
           );
           return false; // graphql-ws's own close (4403) is then a no-op: the socket is already closing
         }
-        connectionsPerToken.set(viewer.tokenId, open + 1);
+        connectionsPerToken.set(key, open + 1);
         socket.once('close', () => {
-          const left = connectionsPerToken.get(viewer.tokenId)! - 1;
-          if (left > 0) connectionsPerToken.set(viewer.tokenId, left);
-          else connectionsPerToken.delete(viewer.tokenId);
+          const left = connectionsPerToken.get(key)! - 1;
+          if (left > 0) connectionsPerToken.set(key, left);
+          else connectionsPerToken.delete(key);
         });
         return true;
       },

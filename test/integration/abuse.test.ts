@@ -1,3 +1,4 @@
+import { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deliveryFeed } from '../../src/live/feed.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -243,5 +244,37 @@ describe('graphql-ws caps', () => {
     const fourth = client(capped, capped.adminToken).subscribe(DELIVERY_UPDATED);
     await eventually(async () => deliveryFeed(capped.app.services).size === 3);
     expect(fourth.errors).toEqual([]);
+  });
+
+  it('caps connections without a valid token per client address the same way', async () => {
+    const sockets: WebSocket[] = [];
+    /** A raw graphql-ws connection that only says hello (no token) and stays open: how it ends, if it does. */
+    const idle = () =>
+      new Promise<{ acked: boolean; closed?: { code: number; reason: string } }>((resolve) => {
+        const ws = new WebSocket(capped.url.replace('http', 'ws') + '/graphql', 'graphql-transport-ws');
+        sockets.push(ws);
+        ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer nope' } })));
+        ws.on('message', (data) => {
+          if (JSON.parse(String(data)).type === 'connection_ack') resolve({ acked: true });
+        });
+        ws.on('close', (code, reason) => resolve({ acked: false, closed: { code, reason: String(reason) } }));
+      });
+    try {
+      expect(await idle()).toEqual({ acked: true });
+      expect(await idle()).toEqual({ acked: true });
+      expect(await idle()).toEqual({
+        acked: false,
+        closed: {
+          code: 4429,
+          reason: 'too many connections without a valid token from this address: at most 2 (HOOKLINE_MAX_CONNECTIONS_PER_TOKEN)',
+        },
+      });
+      // A valid token is not held back by them.
+      const ok = client(capped, capped.adminToken).subscribe(DELIVERY_UPDATED);
+      await eventually(async () => deliveryFeed(capped.app.services).size >= 1);
+      expect(ok.errors).toEqual([]);
+    } finally {
+      for (const ws of sockets) ws.close();
+    }
   });
 });
