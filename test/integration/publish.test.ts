@@ -204,9 +204,10 @@ describe('publishEvents', () => {
       app.t.queries.length = 0;
       const { publishEvents } = await app.t.gql.ok(PUBLISH_MANY, { inputs });
       expect(publishEvents.results).toHaveLength(n);
-      return app.t.queries.length;
+      // Not the token lookup: it is cached for 5 s, so whether one falls inside a count is a matter of timing.
+      return app.t.queries.filter((q) => !q.includes('"api_tokens"')).length;
     };
-    await statements(2); // warms the token cache
+    await statements(2); // warms the type catalogue
     const small = await statements(5);
     expect(await statements(400)).toBe(small);
     expect(small).toBeLessThanOrEqual(12);

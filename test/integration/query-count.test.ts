@@ -33,10 +33,10 @@ const PAGE = `query ($first: Int) { webhooks(first: $first) { edges { node {
 
 /** Runs the page query and returns the SQL statements it cost. */
 async function statementsFor(first: number) {
-  await t.gql.ok('{ __typename }'); // the token lookup is cached for a few seconds: keep it out of the count
   t.queries.length = 0;
   const { webhooks } = await t.gql.ok(PAGE, { first });
-  const statements = [...t.queries];
+  // Not the token lookup: it is cached for a few seconds, so whether one falls inside a count is a matter of timing.
+  const statements = t.queries.filter((q) => !q.includes('"api_tokens"'));
   return { webhooks, statements };
 }
 
