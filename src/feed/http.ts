@@ -38,8 +38,9 @@ export function feedHandler(services: Services) {
     const token = url.pathname.slice(FEED_PATH.length);
     const verdict = limiter.take(hashToken(token), { feed: 1 });
     if (!verdict.ok) {
-      res.setHeader('retry-after', String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
-      return sendJsonError(res, 429, 'RATE_LIMITED', limiter.refusal(verdict).message);
+      const refusal = limiter.refusal(verdict);
+      res.setHeader('retry-after', String(refusal.extensions.retryAfterSeconds));
+      return sendJsonError(res, 429, refusal.code, refusal.message);
     }
     const webhook = await webhookOfFeedToken(services.db, token);
     if (!webhook) return sendJsonError(res, 401, 'UNAUTHENTICATED', 'unknown or revoked feed token');
