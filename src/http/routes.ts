@@ -35,12 +35,12 @@ export function createRequestHandler(options: RouteOptions) {
       }
       if (options.graphql && path === '/graphql') {
         const yoga = options.graphql();
-        if (!yoga) return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
+        if (!yoga) return notReadyYet(res);
         return await graphql(yoga, options.maxBodyBytes, req, res);
       }
       if (options.feed && path.startsWith('/feed/')) {
         const feed = options.feed();
-        if (!feed) return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
+        if (!feed) return notReadyYet(res);
         return await feed(req, res);
       }
       if (options.console && (await options.console(req, res))) return;
@@ -110,6 +110,10 @@ function tooLarge(req: IncomingMessage, res: ServerResponse, limit: number) {
   sendJsonError(res, 413, 'PAYLOAD_TOO_LARGE', `request body is larger than ${limit} bytes (HOOKLINE_MAX_BODY_BYTES)`);
   req.resume();
 }
+
+/** /graphql and /feed/ before start-up has reached the database: try again shortly. */
+const notReadyYet = (res: ServerResponse) =>
+  sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', 'Hookline is starting: the database is not ready yet');
 
 export function sendJsonError(res: ServerResponse, status: number, code: string, message: string) {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
