@@ -5,13 +5,12 @@ import { recordAudit } from '../audit/record.js';
 import { deliveries } from '../../schema/db/deliveries.js';
 import { endpoints, webhooks } from '../../schema/db/webhooks.js';
 import type { Db } from '../db/client.js';
-import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
 import { badInput, notFound } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
 import { webhookVisibleTo } from '../webhooks/access.js';
 import type { Executor } from '../webhooks/queries.js';
-import { NOTIFY_WORK } from './outbox.js';
+import { announceNewDeliveries } from './outbox.js';
 import { deliveryCondition, type DeliveryFilter, type DeliveryRow } from './queries.js';
 
 type Transaction = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -39,8 +38,7 @@ export function replayDelivery(db: Db, viewer: Viewer, id: string): Promise<Deli
       .values({ id: newId('Delivery'), eventId, webhookId, endpointId, replayOf: id })
       .returning();
     await recordAudit(tx, viewer, { action: 'delivery.replay', target: { ...row, teamId: old.teamId }, after: row });
-    await tx.execute(NOTIFY_WORK);
-    await notifyDeliveryUpdated(postgresTransaction(tx), [{ id: row.id, status: 'PENDING' }]);
+    await announceNewDeliveries(postgresTransaction(tx), [row.id]);
     return row;
   });
 }
@@ -103,11 +101,7 @@ export async function insertReplays(tx: Transaction, viewer: Viewer, filter: Del
     sql`insert into ${deliveries} (id, event_id, webhook_id, endpoint_id, replay_of) ${source} returning id, webhook_id, replay_of`,
   );
   await auditBulkReplay(tx, viewer, filter, created);
-  if (created.length > 0) await tx.execute(NOTIFY_WORK);
-  await notifyDeliveryUpdated(
-    postgresTransaction(tx),
-    created.map((d) => ({ id: d.id, status: 'PENDING' as const })),
-  );
+  await announceNewDeliveries(postgresTransaction(tx), created.map((d) => d.id));
   return [...created];
 }
 

@@ -2,8 +2,7 @@ import { inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { events } from '../../schema/db/events.js';
 import { isDatabaseUnavailable } from '../db/client.js';
-import { notifyWork } from '../deliveries/outbox.js';
-import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
+import { insertDeliveries } from '../deliveries/outbox.js';
 import { badInput, parseInput } from '../errors.js';
 import type { Services, Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
@@ -249,16 +248,8 @@ async function writeEvents(
     const typeCounts = new Map<string, number>();
     for (const e of fresh) typeCounts.set(e.type, (typeCounts.get(e.type) ?? 0) + 1);
 
-    const deliveryIds = planned.map(() => newId('Delivery'));
     await Promise.all([
-      planned.length > 0 &&
-        tx`
-          insert into deliveries (id, event_id, webhook_id, endpoint_id)
-          select * from unnest(
-            ${deliveryIds}::text[], ${planned.map((p) => fresh[p.eventIndex].id)}::text[],
-            ${planned.map((p) => p.webhookId)}::text[], ${planned.map((p) => p.endpointId)}::text[])`,
-      planned.length > 0 && notifyWork(tx),
-      notifyDeliveryUpdated(tx, deliveryIds.map((id) => ({ id, status: 'PENDING' as const }))),
+      insertDeliveries(tx, planned.map((p) => ({ ...p, eventId: fresh[p.eventIndex].id }))),
       // Sorted: two batches inserting the same new types wait for each other in one order, never in a cycle.
       typeCounts.size > 0 && insertNewTypes(tx, [...typeCounts.keys()].sort()),
     ]);

@@ -5,8 +5,7 @@ import type { DeliveryStatus } from '../../schema/db/enums.js';
 import type { Db, Sql } from '../db/client.js';
 import { recordAudit } from '../audit/record.js';
 import { insertReplays, postgresTransaction } from '../deliveries/replay.js';
-import { notifyWork } from '../deliveries/outbox.js';
-import { notifyDeliveryUpdated } from '../delivery/notify.sql.js';
+import { insertDeliveries } from '../deliveries/outbox.js';
 import { planDeliveries, splitEventType, type CandidateWebhook, type MatchableEvent } from '../events/matching.js';
 import type { KeysetPage } from '../graphql/common.js';
 import type { Viewer } from '../graphql/context.js';
@@ -200,15 +199,7 @@ export async function runRedeliverPage(sql: Sql, jobId: string, owner: string, p
     };
     const matchable: MatchableEvent[] = eventRows.map((e) => ({ ...splitEventType(e.type)!, data: e.data, context: e.context }));
     const planned = planDeliveries(matchable, [candidate]);
-    if (!job.dryRun && planned.length > 0) {
-      const ids = planned.map(() => newId('Delivery'));
-      await tx`
-        insert into deliveries (id, event_id, webhook_id, endpoint_id)
-        select * from unnest(${ids}::text[], ${planned.map((p) => eventRows[p.eventIndex].id)}::text[],
-                             ${planned.map((p) => p.webhookId)}::text[], ${planned.map((p) => p.endpointId)}::text[])`;
-      await notifyWork(tx);
-      await notifyDeliveryUpdated(tx, ids.map((id) => ({ id, status: 'PENDING' as const })));
-    }
+    if (!job.dryRun) await insertDeliveries(tx, planned.map((p) => ({ ...p, eventId: eventRows[p.eventIndex].id })));
     const done = eventRows.length < pageSize;
     await tx`
       update replay_jobs
