@@ -113,13 +113,16 @@ const keyring = optionalString.transform((value, ctx) => {
   }
 });
 
+/** Shared with the CLI, which finds a local server's admin-token there. */
+const dataDir = z.string().min(1).default('./.hookline');
+
 export const envSchema = z.object({
   PORT: int(0, 65535, 4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
     message: 'must be a postgres:// URL',
   }),
-  HOOKLINE_DATA_DIR: z.string().min(1).default('./.hookline'),
+  HOOKLINE_DATA_DIR: dataDir,
   HOOKLINE_ROLE: z.preprocess(blankIsUnset, z.enum(['api', 'worker', 'all']).default('all')),
   HOOKLINE_ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, {
     message: 'must be at least 16 characters',
@@ -190,7 +193,7 @@ export function configFromProcess(): Config {
 const cliEnvSchema = z.object({
   HOOKLINE_URL: optionalString,
   HOOKLINE_TOKEN: optionalString,
-  HOOKLINE_DATA_DIR: z.string().min(1).default('./.hookline'),
+  HOOKLINE_DATA_DIR: dataDir,
   NO_COLOR: optionalString,
 });
 
