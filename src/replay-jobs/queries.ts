@@ -118,13 +118,7 @@ export async function claimJob(sql: Sql, owner: string, leaseMs: number): Promis
 
 /** Ends a job this owner holds with FAILED and the reason. */
 export async function failJob(sql: Sql, id: string, owner: string, error: string): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`
-      update replay_jobs set status = 'FAILED', error = ${error}, finished_at = now(), updated_at = now(),
-                             lease_owner = null, lease_expires_at = null
-       where id = ${id} and lease_owner = ${owner}`;
-    await notifyJobUpdated(tx, id);
-  });
+  await sql.begin((tx) => finish(tx, id, 'FAILED', error, owner));
 }
 
 /** Gives a job back at once (shutdown): its lease ends now, so the next runner resumes it from its cursor. */
@@ -259,11 +253,18 @@ export async function countRedeliverTotal(sql: Sql, jobId: string): Promise<void
   });
 }
 
-async function finish(tx: TransactionSql, jobId: string, status: 'SUCCEEDED' | 'FAILED', error: string | null): Promise<PageOutcome> {
+/** Ends a job; with `owner`, only while that runner still holds it. */
+async function finish(
+  tx: TransactionSql,
+  jobId: string,
+  status: 'SUCCEEDED' | 'FAILED',
+  error: string | null,
+  owner?: string,
+): Promise<PageOutcome> {
   await tx`
     update replay_jobs set status = ${status}, error = ${error}, finished_at = now(), updated_at = now(),
                            lease_owner = null, lease_expires_at = null
-     where id = ${jobId}`;
+     where id = ${jobId} ${owner === undefined ? tx`` : tx`and lease_owner = ${owner}`}`;
   await notifyJobUpdated(tx, jobId);
   return 'done';
 }
