@@ -1,6 +1,7 @@
 import { request } from 'undici';
 import { CliError, causeOf, describeErrors, graphql, liveClient, type ApiTarget } from './api.js';
 import { clock, statusStyle, type Painter } from './output.js';
+import { REDACTED } from '../security/redact.js';
 
 export interface ListenOptions {
   webhookId: string;
@@ -34,8 +35,6 @@ interface Delivery {
 
 /** Set by the connection itself; a forwarded request gets its own. */
 const NOT_FORWARDED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive']);
-/** Credentials are never shown by previewRequest, so there is nothing to pass on for them. */
-const REDACTED = '[redacted]';
 
 /**
  * `hookline listen`: every new delivery of the webhook (a delivery announced PENDING, replays included) is built
@@ -66,6 +65,7 @@ export async function listen(target: ApiTarget, options: ListenOptions): Promise
       });
       const headers: Record<string, string> = {};
       for (const { key, value } of preview.headers) {
+        // Credentials are never shown by previewRequest, so there is nothing to pass on for them.
         if (!NOT_FORWARDED.has(key.toLowerCase()) && value !== REDACTED) headers[key] = value;
       }
       const response = await request(forwardTo, {
