@@ -10,32 +10,31 @@
  *
  * Settings (environment): BENCH_SUBSCRIBERS (200), BENCH_UPDATES (1000); PROF=<dir> writes a CPU profile of the api.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { notifyDeliveryUpdated } from '../src/delivery/notify.sql.js';
 import { graphqlClient } from '../test/helpers/gql.js';
 import { wsClient, type LiveSubscription, type WsClient } from '../test/helpers/ws-client.js';
+import { startHookline } from './hookline.js';
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 200);
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 1000);
 const PER_TRANSACTION = 10;
 const CONCURRENT_TRANSACTIONS = 4;
 const RECEIVE_WITHIN_MS = 120_000;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
 const say = (line = '') => process.stdout.write(line + '\n');
 
 async function main() {
   const { url: databaseUrl, label } = await database();
-  const adminToken = `hl_bench_${randomBytes(16).toString('hex')}`;
-  const api = await startApi(databaseUrl, adminToken);
+  const hookline = await startHookline(databaseUrl, { HOOKLINE_ROLE: 'api', HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32' }, process.env.PROF);
+  cleanups.push(() => hookline.stop());
+  const { url: api, token: adminToken } = hookline;
   const gql = graphqlClient(`${api}/graphql`, adminToken);
   const sql = postgres(databaseUrl, { max: CONCURRENT_TRANSACTIONS, onnotice: () => {} });
   cleanups.push(() => sql.end());
@@ -201,46 +200,6 @@ async function database(): Promise<{ url: string; label: string }> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return { url: url.toString(), label };
-}
-
-/** Starts `hookline serve` as an api process; resolves with its base URL. */
-async function startApi(databaseUrl: string, adminToken: string): Promise<string> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'hookline-bench-api-'));
-  const prof = process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, 'bin/hookline.js', 'serve'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/root',
-      DATABASE_URL: databaseUrl,
-      HOOKLINE_ROLE: 'api',
-      HOOKLINE_ADMIN_TOKEN: adminToken,
-      HOOKLINE_DATA_DIR: dataDir,
-      HOOKLINE_ALLOWED_CIDRS: '127.0.0.1/32',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => {
-    output += chunk;
-    process.stderr.write(chunk);
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const match = /GraphQL:\s+(http:\/\/\S+)\/graphql/.exec(output);
-    if (match) return match[1];
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the api process did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 try {
