@@ -11,6 +11,7 @@ import {
   readFeed,
   revokeVisibleFeedToken,
   selectFeedTokensOfWebhooks,
+  type FeedPage,
   type FeedTokenRow,
 } from './queries.js';
 
@@ -36,8 +37,6 @@ const CreateFeedTokenPayload = builder
     }),
   });
 
-type Page = Awaited<ReturnType<typeof readFeed>>;
-
 const FeedEdge = builder.objectRef<Record<string, unknown>>('FeedEdge').implement({
   fields: (t) => ({
     cursor: t.string({ resolve: (item) => String(item.event_id) }),
@@ -45,7 +44,7 @@ const FeedEdge = builder.objectRef<Record<string, unknown>>('FeedEdge').implemen
   }),
 });
 
-const FeedPageInfo = builder.objectRef<Page>('FeedPageInfo').implement({
+const FeedPageInfo = builder.objectRef<FeedPage>('FeedPageInfo').implement({
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasMore', { description: 'More events to look at now' }),
     endCursor: t.exposeString('next', {
@@ -56,7 +55,7 @@ const FeedPageInfo = builder.objectRef<Page>('FeedPageInfo').implement({
 });
 
 /** A feed page as a connection: each node is an envelope, as GET /feed answers it. */
-const FeedConnection = builder.objectRef<Page>('FeedConnection').implement({
+const FeedConnection = builder.objectRef<FeedPage>('FeedConnection').implement({
   fields: (t) => ({
     edges: t.field({ type: [FeedEdge], resolve: (page) => page.items }),
     pageInfo: t.field({ type: FeedPageInfo, resolve: (page) => page }),
