@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql as drizzleSql, type SQL } from 'drizzle-orm';
+import { and, inArray, sql as drizzleSql } from 'drizzle-orm';
 import type { TransactionSql } from 'postgres';
 import { replayJobs } from '../../schema/db/integrations.js';
 import type { DeliveryStatus } from '../../schema/db/enums.js';
@@ -10,6 +10,7 @@ import { planDeliveries, splitEventType, type CandidateWebhook, type MatchableEv
 import type { KeysetPage } from '../graphql/common.js';
 import type { Viewer } from '../graphql/context.js';
 import { newId } from '../ids.js';
+import { ownedByViewerTeam } from '../webhooks/access.js';
 
 export type ReplayJobRow = typeof replayJobs.$inferSelect;
 
@@ -47,10 +48,7 @@ export const JOB_UPDATED_CHANNEL = 'hookline_replay_job_updated';
 const notifyJobUpdated = (tx: TransactionSql, id: string) => tx`select pg_notify(${JOB_UPDATED_CHANNEL}, ${id})`;
 
 /** The job's team decides who sees it, like a webhook's: ADMIN sees all, a team token its team's jobs only. */
-function jobVisibleTo(viewer: Viewer | null): SQL | undefined {
-  if (viewer?.role === 'ADMIN') return undefined;
-  return viewer?.teamId ? eq(replayJobs.teamId, viewer.teamId) : drizzleSql`false`;
-}
+const jobVisibleTo = (viewer: Viewer | null) => ownedByViewerTeam(replayJobs.teamId, viewer);
 
 export function selectVisibleJobs(db: Db, viewer: Viewer | null, ids: readonly string[]): Promise<ReplayJobRow[]> {
   return db
