@@ -98,14 +98,19 @@ export function Field({ label, hint, error, children, wide }: {
     <div className={`field${error ? ' invalid' : ''}${wide ? ' wide' : ''}`}>
       <label htmlFor={id}>{label}</label>
       {children(id)}
-      {error ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : (
-        hint && <p className="hint">{hint}</p>
-      )}
+      <FieldNote error={error} hint={hint} />
     </div>
+  );
+}
+
+/** Under a form control: its error if it has one, otherwise its hint. */
+function FieldNote({ error, hint }: { error?: string; hint?: ReactNode }) {
+  return error ? (
+    <p className="field-error" role="alert">
+      {error}
+    </p>
+  ) : (
+    <>{hint && <p className="hint">{hint}</p>}</>
   );
 }
 
@@ -157,13 +162,7 @@ export function KeyValueEditor({ label, item = label.toLowerCase().replace(/s$/,
       <button type="button" className="link" onClick={() => onChange([...value, { key: '', value: '' }])}>
         + Add {item}
       </button>
-      {error ? (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      ) : (
-        hint && <p className="hint">{hint}</p>
-      )}
+      <FieldNote error={error} hint={hint} />
     </fieldset>
   );
 }
