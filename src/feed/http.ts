@@ -36,13 +36,14 @@ export function feedHandler(services: Services) {
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const token = url.pathname.slice(FEED_PATH.length);
-    const verdict = limiter.take(hashToken(token), { feed: 1 });
+    const tokenHash = hashToken(token);
+    const verdict = limiter.take(tokenHash, { feed: 1 });
     if (!verdict.ok) {
       const refusal = limiter.refusal(verdict);
       res.setHeader('retry-after', String(refusal.extensions.retryAfterSeconds));
       return sendJsonError(res, 429, refusal.code, refusal.message);
     }
-    const webhook = await webhookOfFeedToken(services.db, token);
+    const webhook = await webhookOfFeedToken(services.db, tokenHash);
     if (!webhook) return sendJsonError(res, 401, 'UNAUTHENTICATED', 'unknown or revoked feed token');
     let after: string | null;
     let limit: number;

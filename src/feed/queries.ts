@@ -63,15 +63,16 @@ export async function selectFeedTokensOfWebhooks(db: Db, webhookIds: string[]): 
 }
 
 /**
- * The webhook a feed token reads, or null for an unknown or revoked token. Records the use, at most once a minute
- * per token, so that a busy poller does not write on every request.
+ * The webhook a feed token (given by its hashToken, which the caller has already made) reads, or null for an
+ * unknown or revoked token. Records the use, at most once a minute per token, so that a busy poller does not write
+ * on every request.
  */
-export async function webhookOfFeedToken(db: Db, token: string): Promise<WebhookRow | null> {
+export async function webhookOfFeedToken(db: Db, tokenHash: string): Promise<WebhookRow | null> {
   const [row] = await db
     .select({ id: feedTokens.id, webhook: getTableColumns(webhooks) })
     .from(feedTokens)
     .innerJoin(webhooks, eq(webhooks.id, feedTokens.webhookId))
-    .where(and(eq(feedTokens.tokenHash, hashToken(token)), isNull(feedTokens.revokedAt)));
+    .where(and(eq(feedTokens.tokenHash, tokenHash), isNull(feedTokens.revokedAt)));
   if (!row) return null;
   await db
     .update(feedTokens)
