@@ -145,7 +145,7 @@ export class DeliveryWorker {
           // A full batch: there is probably more; claim again as soon as there is room.
           if (claims.length === limit) this.claimNow = true;
         } catch (err) {
-          backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
+          backoff = nextBackoff(backoff);
           const wait = jittered(backoff);
           logger.error({ err, retryInMs: wait }, 'claiming deliveries failed');
           // A connection lost after the claim committed leaves rows SENDING under a lease nobody here knows of:
@@ -250,7 +250,7 @@ export class DeliveryWorker {
             return;
           }
           this.toSettle.unshift(...batch);
-          backoff = Math.min(Math.max(backoff * 2, 100), MAX_BACKOFF_MS);
+          backoff = nextBackoff(backoff);
           const wait = jittered(backoff);
           this.options.logger.error({ err, retryInMs: wait }, 'settling deliveries failed');
           await new Promise((resolve) => setTimeout(resolve, wait));
@@ -314,6 +314,11 @@ export class DeliveryWorker {
       );
     }
   }
+}
+
+/** The wait after one more failure in a row: doubling from 100 ms, at most MAX_BACKOFF_MS (before jitter). */
+function nextBackoff(ms: number): number {
+  return Math.min(Math.max(ms * 2, 100), MAX_BACKOFF_MS);
 }
 
 /** Inserts in order, keeping only the MAX_WAKE_TIMES earliest. */
