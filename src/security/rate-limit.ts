@@ -24,6 +24,15 @@ const UNIT: Record<BucketKind, string> = { mutations: 'mutations', publish: 'pub
 
 export type Verdict = { ok: true } | { ok: false; kind: BucketKind; retryAfterMs: number };
 
+/** How often buckets that have refilled completely are forgotten. */
+const SWEEP_EVERY_MS = 10_000;
+
+interface Bucket {
+  kind: BucketKind;
+  level: number;
+  at: number;
+}
+
 /**
  * Token buckets per API token and kind, in this process's memory: each bucket holds up to `count` and refills at
  * `count` per `perMs`, so a token may spend a whole period's allowance at once and then the steady rate. With N api
@@ -34,15 +43,6 @@ export type Verdict = { ok: true } | { ok: false; kind: BucketKind; retryAfterMs
  * through once the bucket is full and leaves it in debt, so it is paid for at the steady rate without ever being
  * refused outright.
  */
-/** How often buckets that have refilled completely are forgotten. */
-const SWEEP_EVERY_MS = 10_000;
-
-interface Bucket {
-  kind: BucketKind;
-  level: number;
-  at: number;
-}
-
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private nextSweep = 0;
