@@ -31,8 +31,6 @@ let poolOffset = 0;
  * keyset pagination on the id lists things in the order they were made.
  */
 export function newId(type: IdType, now = Date.now()): string {
-  let time = '';
-  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ALPHABET[t % 32] + time;
   if (poolOffset + 16 > pool.length) {
     pool = randomBytes(POOL_BYTES);
     poolOffset = 0;
@@ -40,7 +38,17 @@ export function newId(type: IdType, now = Date.now()): string {
   let tail = '';
   for (let i = poolOffset; i < poolOffset + 16; i++) tail += ALPHABET[pool[i] & 31];
   poolOffset += 16;
-  return `${ID_PREFIXES[type]}_${time}${tail}`;
+  return idTimePrefix(type, now) + tail;
+}
+
+/**
+ * `<prefix>_<10 chars of milliseconds>`: the part of an id made at `now` that sorts it by time. For ids made in
+ * SQL (with a random tail appended there) and for id ranges by creation time.
+ */
+export function idTimePrefix(type: IdType, now = Date.now()): string {
+  let time = '';
+  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ALPHABET[t % 32] + time;
+  return `${ID_PREFIXES[type]}_${time}`;
 }
 
 /** The type an id names, or undefined for an id of no known kind. */

@@ -7,7 +7,7 @@ import { endpoints, webhooks } from '../../schema/db/webhooks.js';
 import type { Db } from '../db/client.js';
 import { badInput, notFound } from '../errors.js';
 import type { Viewer } from '../graphql/context.js';
-import { newId } from '../ids.js';
+import { idTimePrefix, newId } from '../ids.js';
 import { webhookVisibleTo } from '../webhooks/access.js';
 import type { Executor } from '../webhooks/queries.js';
 import { announceNewDeliveries } from './outbox.js';
@@ -54,8 +54,8 @@ export interface ReplayPage {
  * ACTIVE webhooks, as rows ready for INSERT (the new id is made in SQL, see below); optionally one page of them.
  */
 function replaySource(db: Executor, viewer: Viewer, filter: DeliveryFilter, page?: ReplayPage) {
-  // Ids sort by creation time: the time part comes from newId, the 16-character random tail from a UUID's hex.
-  const timePrefix = newId('Delivery').slice(0, 'dlv_'.length + 10);
+  // Ids sort by creation time: the time part comes from idTimePrefix, the 16-character random tail from a UUID's hex.
+  const timePrefix = idTimePrefix('Delivery');
   const query = db
     .select({
       id: sql<string>`${timePrefix} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16)`.as('id'),

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client.js';
-import { newId } from '../ids.js';
+import { idTimePrefix } from '../ids.js';
 import type { AttemptRecord } from './job.js';
 import { DELIVERY_UPDATED_CHANNEL, PER_NOTIFICATION } from './notify.sql.js';
 
@@ -43,7 +43,7 @@ export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: n
    * the same endpoints cannot deadlock; the count and state read there are the latest (as locked), and the state
    * tells whether this statement is the one that disabled the endpoint.
    * audited: the switch to TOO_MANY_ERRORS is an audit entry of Hookline itself (no actor), written by this same
-   * statement; its id is newId's time part with a random tail, as for bulk replays.
+   * statement; its id is idTimePrefix with a random tail, as for bulk replays.
    * notified: one notification per 100 settled deliveries (PostgreSQL refuses payloads of 8000 bytes or more);
    * the main query reads it, else a SELECT in WITH would not run. Listeners hear them only at commit.
    */
@@ -108,7 +108,7 @@ export async function settleBatch(sql: Sql, batch: Settlement[], disableAfter: n
     ),
     audited as (
       insert into audit_log (id, team_id, action, target_type, target_id, webhook_id, before, after)
-      select ${newId('AuditEntry').slice(0, 'aud_'.length + 10)} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16),
+      select ${idTimePrefix('AuditEntry')} || substr(replace(gen_random_uuid()::text, '-', ''), 1, 16),
              w.team_id, 'endpoint.state', 'Endpoint', c."endpointId", c.webhook_id, '{"state": "ACTIVE"}',
              jsonb_build_object('state', 'TOO_MANY_ERRORS', 'consecutiveFailures', c.failures)
         from counted c join webhooks w on w.id = c.webhook_id

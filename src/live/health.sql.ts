@@ -1,6 +1,6 @@
 import type { State } from '../../schema/db/enums.js';
 import type { Sql } from '../db/client.js';
-import { newId } from '../ids.js';
+import { idTimePrefix } from '../ids.js';
 
 /** A webhook's delivery numbers, as the console shows them. Rates and latencies are null without attempts. */
 export interface WebhookHealth {
@@ -36,7 +36,7 @@ const DAY_MS = 24 * 3_600_000;
  * through deliveries_endpoint_idx (endpoint_id, status).
  */
 export async function loadHealth(sql: Sql, webhookIds: readonly string[], retrySpanMs: number): Promise<WebhookHealth[]> {
-  const oldestDelivery = newId('Delivery', Date.now() - DAY_MS - retrySpanMs).slice(0, 'dlv_'.length + 10);
+  const oldestDelivery = idTimePrefix('Delivery', Date.now() - DAY_MS - retrySpanMs);
   return sql<WebhookHealth[]>`
     select w.id as "webhookId", w.team_id as "teamId", s.*, p."pendingCount", e.endpoints, now()::text as "updatedAt"
       from webhooks w
