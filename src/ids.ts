@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 
 /** The prefix of each kind of id; `node(id)` finds the type from it. */
 export const ID_PREFIXES = {
@@ -55,4 +56,9 @@ export function idTimePrefix(type: IdType, now = Date.now()): string {
 export function idType(id: string): IdType | undefined {
   const prefix = id.slice(0, id.indexOf('_'));
   return (Object.keys(ID_PREFIXES) as IdType[]).find((type) => ID_PREFIXES[type] === prefix);
+}
+
+/** `<host>:<pid>:<random>`: names a lease holder (a worker, a job runner) uniquely, and readably in the tables. */
+export function leaseHolderId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { WORK_CHANNEL } from '../deliveries/outbox.js';
 import type { Sql } from '../db/client.js';
 import { jittered } from '../duration.js';
+import { leaseHolderId } from '../ids.js';
 import type { Mailer } from '../mail/mailer.js';
 import { endpointDisabledMail } from '../mail/messages.js';
 import { claimDue, releaseClaims, type ClaimedDelivery } from './claim.sql.js';
@@ -51,7 +50,7 @@ const MAX_WAKE_TIMES = 1_000;
  * the loop itself never stops before stop().
  */
 export class DeliveryWorker {
-  private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly workerId = leaseHolderId();
   private claimCount = 0;
   private stopping = false;
   /** Cuts off sends still running when the shutdown grace period is nearly over. */

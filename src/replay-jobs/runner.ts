@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { isDatabaseUnavailable, type Db, type Sql } from '../db/client.js';
+import { leaseHolderId } from '../ids.js';
 import {
   claimJob,
   countRedeliverTotal,
@@ -34,7 +33,7 @@ const DEFAULT_PAGE_SIZE = 500;
  * at most the page in progress (rolled back) and another runner resumes from the cursor once the lease runs out.
  */
 export class ReplayJobRunner {
-  private readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private readonly owner = leaseHolderId();
   private stopping = false;
   private wakeUp: (() => void) | undefined;
   private running: Promise<void> | undefined;
